@@ -1,0 +1,98 @@
+"""The model registry: a model kind is its YAML keys and a "module:function" loader imported on use."""
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from bench.validate import Where, as_bool, as_float, as_int, as_mapping, as_str, type_name
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as the config names it; `identity` (its parameters with defaults) goes into cell ids."""
+
+    kind: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def identity(self) -> dict[str, Any]:
+        kind = MODEL_KINDS[self.kind]
+        return {"kind": self.kind, "version": kind.version, **kind.defaults, **self.options}
+
+    @property
+    def label(self) -> str:
+        opts = self.options
+        return str(opts.get("source") or opts.get("arch") or self.kind)
+
+    def key(self) -> str:
+        return json.dumps(self.identity(), sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How one kind of model is configured and loaded."""
+
+    loader: str  # "module:function(options: dict) -> DiffusionModel"
+    keys: dict[str, Callable[[Any, tuple, Where], Any]]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    version: int = 1  # bump when the kind's images change for the same parameters (new cell ids)
+
+
+def _choice(*allowed: str) -> Callable[[Any, tuple, Where], str]:
+    def check(value: Any, path: tuple, where: Where) -> str:
+        if value not in allowed:
+            raise where.error(path, f"must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+    return check
+
+
+_DTYPES = _choice("float32", "float16", "bfloat16", "float64")
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    "analytic": ModelKind(
+        loader="bench.models.loaders:analytic",
+        keys={"kind": _choice("analytic"),
+              "components": lambda v, p, w: as_int(v, p, w, minimum=1, maximum=64),
+              "std": lambda v, p, w: as_float(v, p, w, minimum=1e-4),
+              "dtype": _choice("float32", "float64")},
+        defaults={"components": 4, "std": 0.1, "dtype": "float32"},
+    ),
+    "diffusers": ModelKind(
+        loader="bench.models.loaders:diffusers",
+        keys={"kind": _choice("diffusers"), "source": as_str,
+              "arch": _choice("sd15", "sd21", "sdxl", "tiny", "tiny-xl"),
+              "weights": _choice("random", "pretrained"),
+              "seed": lambda v, p, w: as_int(v, p, w, minimum=0),
+              "dtype": _DTYPES, "device": as_str, "variant": as_str, "revision": as_str,
+              "allow_pickle": as_bool, "compile": as_bool},
+    ),
+}
+
+
+def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
+    """`analytic` | {kind: analytic, ...} | {source: ...} | {arch: ..., weights: random} -> ModelSpec."""
+    if isinstance(value, str):  # a kind name, else a diffusers source (hub id, folder or file)
+        return parse_model({"kind": value} if value in MODEL_KINDS else {"source": value}, path, where)
+    if not isinstance(value, dict):
+        raise where.error(path, f"expected a model name or a mapping, got {type_name(value)}")
+    kind = value.get("kind") or ("diffusers" if {"source", "arch"} & set(value) else None)
+    if kind not in MODEL_KINDS:
+        raise where.error(path, f"cannot tell the model kind; give kind: one of {', '.join(MODEL_KINDS)}, "
+                                "or source: / arch: for a diffusers model")
+    spec_keys = MODEL_KINDS[kind].keys
+    as_mapping(value, path, where, {k: "" for k in spec_keys})
+    params = {k: spec_keys[k](v, path + (k,), where) for k, v in value.items() if k != "kind"}
+    if kind == "diffusers" and ("source" in params) == ("arch" in params):
+        raise where.error(path, "give exactly one of source: (hub id, folder or .safetensors) or arch:")
+    return ModelSpec(kind, tuple(sorted(params.items())))
+
+
+def load_model(spec: ModelSpec):
+    """Import the kind's loader and build the model (slow: weights, torch)."""
+    module, _, attr = MODEL_KINDS[spec.kind].loader.partition(":")
+    return getattr(importlib.import_module(module), attr)(spec.options)

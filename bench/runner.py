@@ -1,0 +1,94 @@
+"""The runner: expand the matrix, skip finished cells, run the rest model by model, write each at once."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bench.config import Config
+from bench.matrix import Cell, batches, expand
+from bench.pnginfo import format_parameters, write_png
+from bench.progress import Progress
+from bench.store import Store, export, utc_now
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_dir: Path
+    total: int
+    skipped: int
+    ran: int
+    failed: int
+
+
+def pending_cells(cells: list[Cell], store: Store, force: bool) -> list[Cell]:
+    """Resume: cells already finished (status ok) are skipped unless forced."""
+    done = set() if force else store.done_ids()
+    return [c for c in cells if c.id not in done]
+
+
+def run(config: Config, force: bool = False, argv: list[str] | None = None,
+        stream: TextIO | None = None, progress: bool = True) -> RunSummary:
+    """Run every pending cell of `config` into its run directory."""
+    from bench import environment
+    from bench.models import load_model
+    from bench.session import ModelSession
+
+    stream = stream or sys.stderr
+    cells = expand(config)
+    store = Store.open(config.output)
+    try:
+        todo = pending_cells(cells, store, force)
+        store.set_meta("name", config.name)
+        store.set_meta("created", store.get_meta("created") or utc_now())
+        if not todo:
+            return RunSummary(config.output, len(cells), len(cells), 0, 0)
+        bar = Progress(len(todo), stream, enabled=progress)
+        failed = 0
+        for model_spec in config.models:
+            model_cells = [c for c in todo if c.model == model_spec]
+            if not model_cells:
+                continue
+            model = load_model(model_spec)
+            store.set_meta("model", model.identity())
+            run_id = store.begin_run(argv or [], environment.collect(model.device, Path.cwd()))
+            session = ModelSession(model)
+            for batch in batches(model_cells, config.batch_size):
+                outcomes = session.run_batch(batch, config.repeats)
+                for outcome in outcomes:
+                    _write(store, outcome, run_id, model)
+                failed += sum(o.status != "ok" for o in outcomes)
+                bar.update(len(batch), sum(o.status != "ok" for o in outcomes))
+            store.end_run(run_id)
+        return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
+    finally:
+        export(store)
+        store.close()
+
+
+def _write(store: Store, outcome, run_id: int, model) -> None:
+    cell = outcome.cell
+    image_rel = None
+    if outcome.image is not None:
+        path = store.image_path(cell.id)
+        write_png(path, outcome.image, infotext(cell, model))
+        image_rel = str(path.relative_to(store.run_dir))
+    peak_bytes, peak_kind = outcome.peak_mem
+    store.write_cell({
+        "cell_id": cell.id, "status": outcome.status, "error": outcome.error, **cell.params(),
+        "batch_size": outcome.batch_size, "nfe": outcome.nfe, **outcome.times,
+        "sample_s_repeats": outcome.sample_repeats or None, "peak_mem_bytes": peak_bytes,
+        "peak_mem_kind": peak_kind, "image": image_rel,
+        "random_weights": bool(getattr(model, "random_weights", False)),
+        "metrics": {}, "notes": [], "run_id": run_id, "finished_at": utc_now()})
+
+
+def infotext(cell: Cell, model) -> str:
+    """The A1111 `parameters` text of a cell's image."""
+    spec = cell.sampler.spec
+    return format_parameters(cell.prompt, cell.negative_prompt, {
+        "Steps": cell.steps, "Sampler": spec.label or cell.sampler.written, "Schedule type": spec.schedule,
+        "CFG scale": cell.cfg_scale, "Seed": cell.seed, "Size": f"{cell.width}x{cell.height}",
+        "Model": cell.model.label, "Clip skip": cell.clip_skip, "Sampler id": spec.id,
+        "Cell id": cell.id, "Version": "samplerbench"})
