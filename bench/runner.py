@@ -79,9 +79,19 @@ def _write(store: Store, outcome, run_id: int, model) -> None:
         "cell_id": cell.id, "status": outcome.status, "error": outcome.error, **cell.params(),
         "batch_size": outcome.batch_size, "nfe": outcome.nfe, **outcome.times,
         "sample_s_repeats": outcome.sample_repeats or None, "peak_mem_bytes": peak_bytes,
-        "peak_mem_kind": peak_kind, "image": image_rel,
+        "peak_mem_kind": peak_kind, "image": image_rel, "fingerprint": fingerprint(outcome.latents),
         "random_weights": bool(getattr(model, "random_weights", False)),
         "metrics": {}, "notes": [], "run_id": run_id, "finished_at": utc_now()})
+
+
+def fingerprint(latents) -> list[float] | None:
+    """A 4x4-per-channel average of the clean latents: enough to measure image drift between runs."""
+    if latents is None or not bool(latents.isfinite().all()):
+        return None
+    import torch.nn.functional as F
+
+    pooled = F.adaptive_avg_pool2d(latents.float()[None], 4)[0]
+    return [round(v, 6) for v in pooled.flatten().tolist()]
 
 
 def infotext(cell: Cell, model) -> str:

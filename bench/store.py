@@ -25,10 +25,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("width", "INTEGER"), ("height", "INTEGER"), ("clip_skip", "INTEGER"), ("batch_size", "INTEGER"),
     ("nfe", "INTEGER"), ("encode_s", "REAL"), ("sample_s", "REAL"), ("decode_s", "REAL"),
     ("total_s", "REAL"), ("sample_s_repeats", "TEXT"), ("peak_mem_bytes", "INTEGER"),
-    ("peak_mem_kind", "TEXT"), ("image", "TEXT"), ("random_weights", "INTEGER"), ("metrics", "TEXT"),
+    ("peak_mem_kind", "TEXT"), ("image", "TEXT"), ("fingerprint", "TEXT"), ("random_weights", "INTEGER"), ("metrics", "TEXT"),
     ("notes", "TEXT"), ("run_id", "INTEGER"), ("finished_at", "TEXT"),
 )
-_JSON_COLUMNS = ("sample_s_repeats", "metrics", "notes")
+_JSON_COLUMNS = ("sample_s_repeats", "fingerprint", "metrics", "notes")
 _BOOL_COLUMNS = ("stochastic", "random_weights")
 
 
@@ -160,7 +160,7 @@ def export(store: Store) -> list[Path]:
     frame = results_frame(store)
     csv_path, parquet_path = store.run_dir / "results.csv", store.run_dir / "results.parquet"
     flat = frame.copy()
-    for name in ("sample_s_repeats", "notes"):
+    for name in ("sample_s_repeats", "fingerprint", "notes"):
         if name in flat:
             flat[name] = flat[name].map(lambda v: json.dumps(v) if v is not None else None)
     flat.to_csv(csv_path, index=False)
