@@ -12,6 +12,7 @@ import sys
 #: command -> (module in bench.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run a benchmark file (resumes: finished cells are skipped)"),
+    "report": ("report", "write RUN_DIR/report.html with grids and charts from a run's results"),
     "schema": ("schema", "print the JSON Schema of the benchmark file format"),
 }
 

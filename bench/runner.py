@@ -32,6 +32,7 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
         stream: TextIO | None = None, progress: bool = True) -> RunSummary:
     """Run every pending cell of `config` into its run directory."""
     from bench import environment
+    from bench.metrics.stage import MetricStage
     from bench.models import load_model
     from bench.session import ModelSession
 
@@ -53,13 +54,15 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
             model = load_model(model_spec)
             store.set_meta("model", model.identity())
             run_id = store.begin_run(argv or [], environment.collect(model.device, Path.cwd()))
-            session = ModelSession(model)
+            session, metrics = ModelSession(model), MetricStage(config, model, store)
             for batch in batches(model_cells, config.batch_size):
                 outcomes = session.run_batch(batch, config.repeats)
-                for outcome in outcomes:
-                    _write(store, outcome, run_id, model)
+                for outcome, measured in zip(outcomes, metrics.per_batch(outcomes)):
+                    _write(store, outcome, run_id, model, measured)
                 failed += sum(o.status != "ok" for o in outcomes)
                 bar.update(len(batch), sum(o.status != "ok" for o in outcomes))
+            metrics.finish()
+            store.set_meta("warnings", sorted(set(store.get_meta("warnings", [])) | set(metrics.warnings)))
             store.end_run(run_id)
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
@@ -67,7 +70,7 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
         store.close()
 
 
-def _write(store: Store, outcome, run_id: int, model) -> None:
+def _write(store: Store, outcome, run_id: int, model, measured: dict) -> None:
     cell = outcome.cell
     image_rel = None
     if outcome.image is not None:
@@ -81,7 +84,7 @@ def _write(store: Store, outcome, run_id: int, model) -> None:
         "sample_s_repeats": outcome.sample_repeats or None, "peak_mem_bytes": peak_bytes,
         "peak_mem_kind": peak_kind, "image": image_rel, "fingerprint": fingerprint(outcome.latents),
         "random_weights": bool(getattr(model, "random_weights", False)),
-        "metrics": {}, "notes": [], "run_id": run_id, "finished_at": utc_now()})
+        "metrics": measured["metrics"], "notes": measured["notes"], "run_id": run_id, "finished_at": utc_now()})
 
 
 def fingerprint(latents) -> list[float] | None:

@@ -10,6 +10,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", help="run directory (overrides the file's output:)")
     parser.add_argument("--force", action="store_true", help="rerun cells that are already finished")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
+    parser.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
           f"{result.failed} failed -> {result.run_dir}")
     print(summary_table(load_results(result.run_dir)))
+    if not args.no_report:
+        from bench.commands.report import build
+
+        print(f"report: {build(result.run_dir)}")
     if result.failed:
         print(f"{result.failed} cell(s) failed; their errors are in {result.run_dir}/results.sqlite",
               file=sys.stderr)
