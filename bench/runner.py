@@ -53,7 +53,9 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
                 continue
             model = load_model(model_spec)
             store.set_meta("model", model.identity())
-            run_id = store.begin_run(argv or [], environment.collect(model.device, Path.cwd()))
+            env = {**environment.collect(model.device, Path.cwd()), **_model_environment(model)}
+            run_id = store.begin_run(argv or [], env)
+            _add_warnings(store, model_warnings(model))
             session, metrics = ModelSession(model), MetricStage(config, model, store)
             for batch in batches(model_cells, config.batch_size):
                 outcomes = session.run_batch(batch, config.repeats)
@@ -62,12 +64,32 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
                 failed += sum(o.status != "ok" for o in outcomes)
                 bar.update(len(batch), sum(o.status != "ok" for o in outcomes))
             metrics.finish()
-            store.set_meta("warnings", sorted(set(store.get_meta("warnings", [])) | set(metrics.warnings)))
+            _add_warnings(store, metrics.warnings)
             store.end_run(run_id)
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
         export(store)
         store.close()
+
+
+def _model_environment(model) -> dict:
+    describe = getattr(model, "environment", None)
+    return describe() if callable(describe) else {}
+
+
+def model_warnings(model) -> list[str]:
+    """What a reader of the results must know about the model and device they came from."""
+    out = []
+    if getattr(model, "random_weights", False):
+        out.append("random weights: images and CLIP scores are not meaningful; time and memory are real")
+    if str(model.device).startswith("cpu"):
+        out.append("timed on the CPU: times and peak memory (process RSS) do not predict GPU figures")
+    return out
+
+
+def _add_warnings(store: Store, warnings: list[str]) -> None:
+    known = store.get_meta("warnings", [])
+    store.set_meta("warnings", known + [w for w in warnings if w not in known])
 
 
 def _write(store: Store, outcome, run_id: int, model, measured: dict) -> None:
