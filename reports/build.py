@@ -1,0 +1,85 @@
+"""The report's single entry point: results frame + metadata + run directory in, report.html out.
+
+Everything is derived from the stored results alone (no model, no GPU), so a report can be rebuilt at
+any time with `bench report RUN_DIR`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from reports import ReportError
+from reports.charts import render_charts
+from reports.frame import EXTRA_CONFIG_AXES, summarise, varying
+from reports.grids import Layout, default_specs, render_grids
+from reports.html import render_html
+from reports.metrics import present_metrics
+from reports.palette import sampler_colours
+from reports.recommend import advise, fastest
+from reports.tables import cell_table, config_table
+
+REQUIRED = ("cell_id", "status", "error", "model", "prompt", "seed", "sampler", "sampler_id", "stochastic",
+            "steps", "width", "height", "nfe", "sample_s", "total_s", "peak_mem_bytes", "image")
+
+
+def _check(results: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED if c not in results.columns]
+    if missing:
+        raise ReportError(f"results frame lacks column(s) {', '.join(missing)}; "
+                         f"the report needs: {', '.join(REQUIRED)}")
+    if results.empty:
+        raise ReportError("results frame is empty: the run has no cells to report")
+
+
+def _memory_kind(results: pd.DataFrame) -> str:
+    kinds = results["peak_mem_kind"].dropna().unique() if "peak_mem_kind" in results else []
+    return " and ".join(map(str, kinds)) or "unknown"
+
+
+def _remove_stale(run_dir: Path, keep: set[str]) -> None:
+    """Drop grid and chart files an earlier build wrote but this one did not, so the folders match the page."""
+    for folder in ("grids", "charts"):
+        for path in (run_dir / folder).glob("*"):
+            if path.suffix in (".png", ".svg") and path.relative_to(run_dir).as_posix() not in keep:
+                path.unlink()
+
+
+def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, grid_steps: int | None = None,
+                 layout: Layout = Layout()) -> Path:
+    """Write run_dir/report.html, run_dir/grids/ and run_dir/charts/; return the report's path.
+
+    `grid_steps` picks the step count of the across-seeds and prompts x samplers grids (default: the
+    largest in the run).
+    """
+    _check(results)
+    run_dir = Path(run_dir)
+    results = results.reset_index(drop=True)
+    random_weights = bool(results["random_weights"].any()) if "random_weights" in results else False
+    colours = sampler_colours(results["sampler"])
+    metrics = present_metrics(results)
+    summary = summarise(results)
+
+    ranked = [m for m in metrics if not (m.needs_real_weights and random_weights)]
+    skipped = [f"{m.label} is not used for the recommendation: the model has random weights."
+               for m in metrics if m not in ranked]
+    advice = [advise(summary, m) for m in ranked]
+    fallback = None
+    if not any(a.best for a in advice):
+        row = fastest(summary)
+        fallback = None if row is None else {"label": str(row["label"]), "time_s": float(row["time_s"])}
+
+    charts = render_charts(summary, colours, metrics, run_dir, _memory_kind(results), random_weights)
+    pages = [page for spec in default_specs(results, grid_steps)
+             for page in render_grids(results, run_dir, spec, layout)]
+    extra = varying(results, EXTRA_CONFIG_AXES)
+    tables = [config_table(summary, metrics, colours, extra), cell_table(results, metrics, colours)]
+
+    _remove_stale(run_dir, {c.png for c in charts} | {c.svg for c in charts} | {p.path for p in pages})
+    html = render_html(results=results, meta=meta, advice=advice, skipped=skipped, fallback=fallback,
+                       charts=charts, tables=tables, pages=pages, metrics=metrics, colours=colours)
+    out = run_dir / "report.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out

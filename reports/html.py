@@ -1,0 +1,98 @@
+"""The self-contained HTML report: one Jinja2 template (autoescape on), inline CSS and JS, no network.
+
+All user text (prompts, sampler names, errors, metadata) reaches the page only through the template's
+autoescaping; nothing is marked safe. Image and chart paths are relative to the run directory, so the
+report opens offline wherever the run directory is copied.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from reports.charts import MEMORY_KINDS, Chart
+from reports.grids import GridPage
+from reports.metrics import MetricSpec
+from reports.recommend import MetricAdvice
+from reports.tables import Table, failure_rows, unknown_metric_columns
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str  # short tag shown before the text
+    text: str
+
+
+def derive_warnings(results: pd.DataFrame, meta: dict) -> list[Notice]:
+    """The run's own warnings plus what the data itself says a reader must know."""
+    found = [Notice("run", str(w)) for w in meta.get("warnings", [])]
+    said = " ".join(w.text.lower() for w in found)
+    if "random_weights" in results and results["random_weights"].any() and "random weights" not in said:
+        models = ", ".join(map(str, results.loc[results["random_weights"].astype(bool), "model"].unique()))
+        found.append(Notice("random weights", f"{models}: random weights, so images and CLIP scores are "
+                              "not meaningful; time and memory are real."))
+    if "clip_score" not in results.columns and "clip" not in said:
+        found.append(Notice("CLIP", "No CLIP score in this run: alignment with the prompt was not measured."))
+    device = str(meta.get("environment", {}).get("device", ""))
+    kinds = set(results["peak_mem_kind"].dropna().astype(str)) if "peak_mem_kind" in results else set()
+    if (device.startswith("cpu") or "cpu_peak_rss_process" in kinds) and not ("cpu" in said and "tim" in said):
+        found.append(Notice("CPU timing", "Timed on a CPU: times rank samplers on this machine only and do "
+                              "not predict GPU speed; memory is " + MEMORY_KINDS["cpu_peak_rss_process"] + "."))
+    failed = int((results["status"] != "ok").sum())
+    if failed:
+        found.append(Notice("failures", f"{failed} of {len(results)} cells failed: see Failures."))
+    unknown = unknown_metric_columns(results)
+    if unknown:
+        found.append(Notice("columns", "Columns with no known direction, shown but not ranked: "
+                              + ", ".join(unknown) + "."))
+    return found
+
+
+def facts(results: pd.DataFrame, meta: dict) -> list[tuple[str, str]]:
+    """The summary's key figures."""
+    ok = int((results["status"] == "ok").sum())
+    steps = ", ".join(map(str, sorted(results["steps"].unique())))
+    return [("benchmark", str(meta.get("name", "unnamed"))), ("created", str(meta.get("created", "unknown"))),
+            ("model", ", ".join(map(str, results["model"].unique()))), ("cells", f"{ok} ok of {len(results)}"),
+            ("samplers", str(results["sampler"].nunique())), ("step counts", steps),
+            ("prompts", str(results["prompt"].nunique())), ("seeds", str(results["seed"].nunique()))]
+
+
+def environment_rows(meta: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """(machine, packages, model identity) as key/value text."""
+    env = meta.get("environment", {}) or {}
+    machine = [(k, str(env.get(k))) for k in ("device", "device_name", "cpu", "python", "platform", "git")]
+    machine.append(("schema version", str(meta.get("schema_version", "unknown"))))
+    packages = sorted((str(k), str(v)) for k, v in (env.get("packages") or {}).items())
+    model = meta.get("model") or {}
+    identity = [(str(k), v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in model.items()] \
+        if isinstance(model, dict) else [("model", str(model))]
+    return machine, packages, identity
+
+
+def group_grids(pages: list[GridPage]) -> list[tuple[str, list[GridPage]]]:
+    """Grid pages by kind, in the order they were drawn."""
+    kinds: dict[str, list[GridPage]] = {}
+    for page in pages:
+        kinds.setdefault(page.title, []).append(page)
+    return list(kinds.items())
+
+
+def render_html(*, results: pd.DataFrame, meta: dict, advice: list[MetricAdvice], skipped: list[str],
+                fallback: dict | None, charts: list[Chart], tables: list[Table], pages: list[GridPage],
+                metrics: list[MetricSpec], colours: dict[str, str]) -> str:
+    """Fill the template; every string in the context is escaped by Jinja2."""
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    machine, packages, identity = environment_rows(meta)
+    return env.get_template("report.html.j2").render(
+        title=str(meta.get("name", "samplerbench report")), facts=facts(results, meta),
+        warnings=derive_warnings(results, meta), advice=advice, skipped=skipped, fallback=fallback,
+        charts=charts, tables=tables, grids=group_grids(pages), failures=failure_rows(results),
+        machine=machine, packages=packages, identity=identity, notes=[str(n) for n in meta.get("notes", [])],
+        metrics=metrics, colours=colours)
