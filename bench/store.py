@@ -64,6 +64,10 @@ class Store:
                             "started_at TEXT, finished_at TEXT, argv TEXT, environment TEXT)")
             columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
             self.db.execute(f"CREATE TABLE IF NOT EXISTS cells ({columns})")
+        found = [r[1] for r in self.db.execute("PRAGMA table_info(cells)")]
+        if found != [name for name, _ in COLUMNS]:
+            raise UserError(f"{self.run_dir}: results.sqlite was written by another samplerbench version "
+                            "(its columns differ); use a new output directory")
         version = self.get_meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)

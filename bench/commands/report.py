@@ -12,6 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build(run_dir: Path) -> Path:
     """Write run_dir/report.html (and its grids/ and charts/) from results.sqlite."""
     import reports
+    from bench.errors import UserError
     from bench.store import Store, results_frame
 
     store = Store.open(run_dir, create=False)
@@ -19,7 +20,10 @@ def build(run_dir: Path) -> Path:
         frame, meta = results_frame(store), store.meta()
     finally:
         store.close()
-    return reports.build_report(frame, meta, Path(run_dir))
+    try:
+        return reports.build_report(frame, meta, Path(run_dir))
+    except reports.ReportError as exc:
+        raise UserError(f"{run_dir}: cannot build a report: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
