@@ -69,7 +69,8 @@ MODEL_KINDS: dict[str, ModelKind] = {
               "weights": _choice("random", "pretrained"),
               "seed": lambda v, p, w: as_int(v, p, w, minimum=0),
               "dtype": _DTYPES, "device": as_str, "variant": as_str, "revision": as_str,
-              "allow_pickle": as_bool, "compile": as_bool},
+              "allow_pickle": as_bool, "compile": as_bool,
+              "prediction_type": _choice("epsilon", "v_prediction", "sample")},
     ),
 }
 
