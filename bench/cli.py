@@ -14,6 +14,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run a benchmark file (resumes: finished cells are skipped)"),
     "report": ("report", "write RUN_DIR/report.html with grids and charts from a run's results"),
     "schema": ("schema", "print the JSON Schema of the benchmark file format"),
+    "samplers": ("samplers", "list every sampler with its names (--check: run each on the analytic model)"),
+    "agree": ("agree", "how far k-diffusion and diffusers are apart on the same algorithms"),
+    "baseline": ("baseline", "record a run as the baseline file that `bench check` compares with"),
+    "check": ("check", "compare a run with a baseline: exit 1 on a regression beyond tolerances"),
 }
 
 

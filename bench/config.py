@@ -41,6 +41,7 @@ class Config:
     batch_size: int
     output: Path
     source: Path | None = field(default=None, compare=False)
+    check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
 
 
 Parser = Callable[[Any, tuple, Where], Any]
@@ -85,8 +86,10 @@ def _sampler(v: Any, p: tuple, w: Where) -> SamplerChoice:
         name, schedule, options = as_str(v, p, w, allow_empty=False), None, {}
     try:
         spec = samplers.resolve(name, schedule, options)
-    except samplers.UnknownName as exc:
-        raise w.error(p, str(exc)) from None
+    except samplers.SamplerError as exc:  # unknown name or schedule, bad option: point at the key at fault
+        key = getattr(exc, "key", None)
+        at = p + (key,) if isinstance(v, dict) and key in v else p
+        raise w.error(at, str(exc)) from None
     return SamplerChoice(name if schedule is None else f"{name} ({schedule})", spec)
 
 
@@ -114,6 +117,13 @@ def _unique(parse: Parser) -> Parser:
 
 def _list_of(item: Parser, scalar_ok: bool = True) -> Parser:
     return _unique(lambda v, p, w: as_list(v, p, w, lambda x, q: item(x, q, w), scalar_ok=scalar_ok))
+
+
+def _check(v: Any, p: tuple, w: Where) -> dict[str, Any]:
+    """The benchmark's own regression gate (bench.check.tolerances), saved in the run's meta."""
+    from bench.check.tolerances import nest, parse_section
+
+    return nest(parse_section(v, lambda path, message: w.error(path, message), p))
 
 
 _STR = {"type": "string"}
@@ -160,6 +170,8 @@ FIELDS: dict[str, Field] = {
                         "seeds run together in one batch (images do not depend on it)", _INT1),
     "output": Field("output", lambda v, p, w: as_str(v, p, w, allow_empty=False), None,
                     "run directory, relative to this file (default: runs/<name>)", _STR),
+    "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
+                   "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
 }
 
 REQUIRED = ("prompts", "seeds", "samplers", "steps")
