@@ -42,6 +42,7 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
     try:
         todo = pending_cells(cells, store, force)
         store.set_meta("name", config.name)
+        store.set_meta("check", config.check)  # the benchmark's own gate, read by `bench check`
         store.set_meta("created", store.get_meta("created") or utc_now())
         if not todo:
             return RunSummary(config.output, len(cells), len(cells), 0, 0)
@@ -64,6 +65,7 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
                 failed += sum(o.status != "ok" for o in outcomes)
                 bar.update(len(batch), sum(o.status != "ok" for o in outcomes))
             metrics.finish()
+            _record_warmups(store, model_spec, session.warmups)
             _add_warnings(store, metrics.warnings)
             store.end_run(run_id)
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
@@ -87,6 +89,14 @@ def model_warnings(model) -> list[str]:
     return out
 
 
+def _record_warmups(store: Store, model_spec, warmups: dict) -> None:
+    """Untimed first passes (imports, kernel choice, torch.compile) are kept apart, per sampler and shape."""
+    known = store.get_meta("warmups", [])
+    known += [{"model": model_spec.label, "sampler_id": sid, "shape": list(shape), "seconds": round(sec, 4)}
+              for (sid, shape), sec in warmups.items()]
+    store.set_meta("warmups", known)
+
+
 def _add_warnings(store: Store, warnings: list[str]) -> None:
     known = store.get_meta("warnings", [])
     store.set_meta("warnings", known + [w for w in warnings if w not in known])
@@ -99,12 +109,11 @@ def _write(store: Store, outcome, run_id: int, model, measured: dict) -> None:
         path = store.image_path(cell.id)
         write_png(path, outcome.image, infotext(cell, model))
         image_rel = str(path.relative_to(store.run_dir))
-    peak_bytes, peak_kind = outcome.peak_mem
     store.write_cell({
         "cell_id": cell.id, "status": outcome.status, "error": outcome.error, **cell.params(),
         "batch_size": outcome.batch_size, "nfe": outcome.nfe, **outcome.times,
-        "sample_s_repeats": outcome.sample_repeats or None, "peak_mem_bytes": peak_bytes,
-        "peak_mem_kind": peak_kind, "image": image_rel, "fingerprint": fingerprint(outcome.latents),
+        "sample_s_repeats": outcome.sample_repeats or None, **outcome.peak_mem, "image": image_rel,
+        "fingerprint": fingerprint(outcome.latents),
         "random_weights": bool(getattr(model, "random_weights", False)),
         "metrics": measured["metrics"], "notes": measured["notes"], "run_id": run_id, "finished_at": utc_now()})
 

@@ -6,7 +6,7 @@ failure (exception, OOM, NaN/inf) is recorded on the cells it touches and never 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -31,7 +31,7 @@ class CellOutcome:
     nfe: int | None = None
     times: dict[str, float] = field(default_factory=dict)  # seconds per image
     sample_repeats: list[float] = field(default_factory=list)
-    peak_mem: tuple[int | None, str | None] = (None, None)
+    peak_mem: dict[str, Any] = field(default_factory=dict)  # peak_mem_bytes, _reserved_bytes, _kind
     latents: torch.Tensor | None = None  # [C, h, w], CPU
     image: Any = None  # uint8 [H, W, 3] numpy
 
@@ -44,12 +44,17 @@ class ModelSession:
         self.device = torch.device(model.device)
         self._cond: dict[tuple, tuple[Any, float]] = {}
         self._noise: dict[tuple, torch.Tensor] = {}
-        self._warm: set[tuple] = set()
+        self._encoder_warm: set[tuple[int, int]] = set()
+        self.warmups: dict[tuple, float] = {}  # (sampler id, shape) -> seconds (includes any compile)
 
     def encode(self, prompt: str, clip_skip: int, n: int) -> tuple[Any, float]:
         """(conditioning for n rows, seconds the encode took); each prompt is encoded once per batch size."""
         key = (prompt, clip_skip, n)
         if key not in self._cond:
+            if (clip_skip, n) not in self._encoder_warm:  # the first call pays one-off costs: untimed
+                with torch.inference_mode():
+                    self.model.encode([prompt] * n, clip_skip=clip_skip)
+                self._encoder_warm.add((clip_skip, n))
             elapsed: list[float] = []
             with torch.inference_mode(), stage(self.device, elapsed):
                 cond = self.model.encode([prompt] * n, clip_skip=clip_skip)
@@ -62,17 +67,20 @@ class ModelSession:
                 self._noise[(seed, shape)] = starting_noise(seed, shape)
         return torch.stack([self._noise[(s, shape)] for s in seeds]).to(self.device, self.model.dtype)
 
-    def warm_up(self, eps: GuidedEps, noise: torch.Tensor, spec: samplers.SamplerSpec) -> None:
-        """One untimed model call and decode per (shape, batch size), and the sampler family's import."""
-        samplers.prepare(spec)
-        key = tuple(noise.shape)
-        if key in self._warm:
+    def warm_up(self, task: samplers.SampleTask, spec: samplers.SamplerSpec) -> None:
+        """An untimed short pass of the sampler and a decode, once per (sampler, shape, batch size).
+
+        The first call of a sampler pays one-off costs (imports such as torchsde, kernel selection,
+        allocator growth) that are not the sampler's speed.
+        """
+        key = (spec.id, tuple(task.noise.shape))
+        if key in self.warmups:
             return
-        t = torch.full((noise.shape[0],), 500.0, device=self.device)
-        with torch.inference_mode():
-            eps(noise, t)
-            self.model.decode(noise)
-        self._warm.add(key)
+        elapsed: list[float] = []
+        with torch.inference_mode(), stage(self.device, elapsed):
+            latents = samplers.sample(spec, replace(task, steps=min(task.steps, 2)))
+            self.model.decode(latents)
+        self.warmups[key] = elapsed[0]
 
     def run_batch(self, cells: list[Cell], repeats: int) -> list[CellOutcome]:
         try:
@@ -93,11 +101,15 @@ class ModelSession:
         shape = self.model.latent_shape(first.height, first.width)
         noise = self.noise([c.seed for c in cells], shape)
         eps = GuidedEps(self.model, cond, uncond, first.cfg_scale)
-        self.warm_up(eps, noise, spec)
+        single = None
+        if n > 1 and samplers.runs_one_by_one(spec):  # the sampler runs the images one at a time
+            single = GuidedEps(self.model, self.encode(first.prompt, first.clip_skip, 1)[0],
+                               self.encode(first.negative_prompt, first.clip_skip, 1)[0], first.cfg_scale)
+        task = samplers.SampleTask(eps, self.model.alphas_cumprod, noise, first.steps,
+                                   tuple(c.seed for c in cells), eps_single=single)
+        self.warm_up(task, spec)
         reset_peak_memory(self.device)
         sample_times: list[float] = []
-        task = samplers.SampleTask(eps, self.model.alphas_cumprod, noise, first.steps,
-                                   tuple(c.seed for c in cells))
         with torch.inference_mode():
             for _ in range(repeats):
                 eps.calls = 0
@@ -118,5 +130,6 @@ class ModelSession:
             outcomes.append(CellOutcome(
                 cell, "ok" if finite else "failed",
                 None if finite else "non-finite output: the sampler produced NaN or inf", n,
-                eps.calls, times, per_image, peak, latents[i], images[i] if finite else None))
+                task.stats.get("nfe", [eps.calls] * n)[i], times, per_image, peak, latents[i],
+                images[i] if finite else None))
         return outcomes

@@ -99,11 +99,11 @@ def _lines(summary: pd.DataFrame, colours: dict[str, str], column: str, ylabel: 
         style = {"color": colour, "marker": marker, "label": name, "linewidth": 1.2 + 3 * wide,
                  "markersize": 4 + 6 * wide}
         if column == "time_s":
-            err = [(rows["time_s"] - rows["time_min"]).clip(lower=0),
-                   (rows["time_max"] - rows["time_s"]).clip(lower=0)]
-            ax.errorbar(rows["steps"], rows[column], yerr=err, capsize=3, **style)
+            err = [(rows["time_s"] - rows["time_min"]).clip(lower=0).to_numpy(),
+                   (rows["time_max"] - rows["time_s"]).clip(lower=0).to_numpy()]
+            ax.errorbar(rows["steps"].to_numpy(), rows[column].to_numpy(), yerr=err, capsize=3, **style)
         else:
-            ax.plot(rows["steps"], rows[column], **style)
+            ax.plot(rows["steps"].to_numpy(), rows[column].to_numpy(), **style)
         drawn.append(name)
     ax.set_xlabel("steps")
     ax.set_ylabel(ylabel)
