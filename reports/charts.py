@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -99,8 +100,8 @@ def _lines(summary: pd.DataFrame, colours: dict[str, str], column: str, ylabel: 
         style = {"color": colour, "marker": marker, "label": name, "linewidth": 1.2 + 3 * wide,
                  "markersize": 4 + 6 * wide}
         if column == "time_s":
-            err = [(rows["time_s"] - rows["time_min"]).clip(lower=0).to_numpy(),
-                   (rows["time_max"] - rows["time_s"]).clip(lower=0).to_numpy()]
+            err = np.vstack([(rows["time_s"] - rows["time_min"]).clip(lower=0).to_numpy(),
+                             (rows["time_max"] - rows["time_s"]).clip(lower=0).to_numpy()])
             ax.errorbar(rows["steps"].to_numpy(), rows[column].to_numpy(), yerr=err, capsize=3, **style)
         else:
             ax.plot(rows["steps"].to_numpy(), rows[column].to_numpy(), **style)
