@@ -1,12 +1,18 @@
-"""The sampler registry: k-diffusion and diffusers families, schedules, names and aliases."""
-from samplers.base import SamplerSpec, SampleTask
-from samplers.catalogue import FAMILIES, SAMPLERS, resolve
-from samplers.registry import UnknownName
+"""The sampler registry: k-diffusion and diffusers families, schedules, names and aliases.
 
+`resolve(name, schedule, options)` turns any UI's name into a `SamplerSpec` (no torch imported);
+`sample(spec, task)` runs one batch through the spec's family adapter. docs/samplers.md has the
+names, the fairness rules and where the two libraries differ.
+"""
 import importlib
 
-__all__ = ["FAMILIES", "SAMPLERS", "SamplerSpec", "SampleTask", "UnknownName", "prepare", "resolve",
-           "sample"]
+from samplers.algorithms import BadOption
+from samplers.base import SampleTask, SamplerSpec
+from samplers.catalogue import FAMILIES, SAMPLERS, algorithm_of, resolve, runs_one_by_one
+from samplers.registry import SamplerError, UnknownName
+
+__all__ = ["FAMILIES", "SAMPLERS", "BadOption", "SamplerError", "SamplerSpec", "SampleTask", "UnknownName",
+           "algorithm_of", "prepare", "resolve", "runs_one_by_one", "sample"]
 
 
 def prepare(spec: SamplerSpec):

@@ -26,7 +26,7 @@ class SamplerSpec:
     options: tuple[tuple[str, Any], ...] = ()
     label: str = ""  # the A1111-style display name
     stochastic: bool = False
-    nfe_per_step: float = 1.0
+    nfe_per_step: float | None = 1.0  # None: the solver chooses its evaluations (DPM adaptive)
     note: str = ""
 
     @property
@@ -49,6 +49,12 @@ class SampleTask:
     steps: int
     seeds: tuple[int, ...]  # one per image: seeds the sampler's own noise (ancestral, SDE)
     options: dict[str, Any] = field(default_factory=dict)
+    #: the same guided eps for a batch of ONE image (a batch shares prompt and guidance); required when
+    #: a sampler runs the images one by one (`samplers.runs_one_by_one(spec)`) and the batch has several
+    eps_single: EpsFn | None = None
+    #: what the adapter reports back; "nfe": evaluations per image, set when the images ran one by one
+    #: (then the model's call count is their sum, not each image's NFE)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 #: family adapter: (spec, task) -> clean latents [B, C, h, w]

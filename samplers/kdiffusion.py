@@ -1,12 +1,40 @@
-"""The k-diffusion family: `k_diffusion.sampling.sample_*` driven through its discrete-DDPM eps denoiser."""
+"""The k-diffusion family: `k_diffusion.sampling.sample_*` driven through its discrete-DDPM eps denoiser.
+
+The adapter absorbs every exception to the one calling convention:
+- `dpm_fast` and `dpm_adaptive` take the model's sigma bounds instead of a schedule; dpm_fast gets
+  n = steps evaluations, dpm_adaptive ignores steps and stops at its tolerance (NFE is counted).
+- DPM++ 2M/3M SDE fail on one step in k-diffusion 0.1.1; that step is a plain denoising step, taken here.
+- Own noise, seeded per image from the cell's seeds so a batch never changes an image: ancestral
+  samplers draw from one CPU generator per image (`PerImageNoise`); SDE samplers get k-diffusion's
+  `BrownianTreeNoiseSampler` with one tree per image, on the CPU (`CpuBrownian`).
+- Where k-diffusion couples the images of a batch, the images run one at a time: dpm_adaptive's step
+  controller takes one error norm over the batch, and the churn of euler/heun/dpm_2 (`s_churn > 0`)
+  draws `torch.randn_like` from the global generator, which is then forked and seeded per image.
+  The evaluations per image are reported in `task.stats["nfe"]`.
+"""
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, Callable
 
 import torch
 
+from samplers.algorithms import full_options
 from samplers.base import SamplerSpec, SampleTask, derive_seed
-from samplers.schedules import SCHEDULE_FUNCTIONS
+from samplers.catalogue import algorithm_of
+from samplers.k_table import PER_IMAGE
+from samplers.schedules import SCHEDULE_FUNCTIONS, discard_next_to_last
+
+#: function -> how it draws its own noise
+NOISE_KIND: dict[str, str] = {
+    "euler_ancestral": "ancestral", "dpm_2_ancestral": "ancestral", "dpmpp_2s_ancestral": "ancestral",
+    "dpm_fast": "ancestral", "dpm_adaptive": "ancestral",
+    "dpmpp_sde": "brownian", "dpmpp_2m_sde": "brownian", "dpmpp_3m_sde": "brownian",
+}
+BOUNDED = ("dpm_fast", "dpm_adaptive")  # take (sigma_min, sigma_max), not a list of sigmas
+#: k-diffusion's 2M and 3M SDE read `h` after a lone step to sigma 0 and raise UnboundLocalError; that
+#: step is their denoising step (x = denoised), which the adapter takes itself
+LONE_DENOISING_STEP = ("dpmpp_2m_sde", "dpmpp_3m_sde")
 
 
 class _EpsModel(torch.nn.Module):
@@ -15,8 +43,10 @@ class _EpsModel(torch.nn.Module):
     def __init__(self, eps) -> None:
         super().__init__()
         self.eps = eps
+        self.calls = 0
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, **_: Any) -> torch.Tensor:
+        self.calls += 1
         return self.eps(x, t)
 
 
@@ -33,28 +63,103 @@ class PerImageNoise:
         return torch.stack(draws).to(self.like.device, self.like.dtype)
 
 
+class CpuBrownian:
+    """k-diffusion's BrownianTreeNoiseSampler with one tree per image, built and queried on the CPU (like
+    the starting noise, the same numbers on any device), over the schedule's non-zero sigma range."""
+
+    def __init__(self, k_diffusion, like: torch.Tensor, sigmas: torch.Tensor, seeds: tuple[int, ...]) -> None:
+        self.device, self.dtype = like.device, like.dtype
+        positive = sigmas[sigmas > 0].cpu()
+        self.sampler = k_diffusion.sampling.BrownianTreeNoiseSampler(
+            like.cpu(), positive.min(), positive.max(), seed=[derive_seed(s, "brownian") for s in seeds])
+
+    def __call__(self, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
+        noise = self.sampler(torch.as_tensor(sigma).cpu(), torch.as_tensor(sigma_next).cpu())
+        return noise.to(self.device, self.dtype)
+
+
 def _import_k_diffusion():
     """k-diffusion imports clip-anytorch, which warns about pkg_resources on every import: hush that one."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
         import k_diffusion
     return k_diffusion
 
 
-def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor:
-    """Run `sample_<algorithm>` on the spec's schedule from the shared starting noise."""
-    k_diffusion = _import_k_diffusion()
+def sigmas_for(spec: SamplerSpec, steps: int, model_sigmas: torch.Tensor, discard: bool = False) -> torch.Tensor:
+    """The noise levels `spec` runs at, from the model's discrete sigmas [1000] ascending."""
+    schedule = SCHEDULE_FUNCTIONS[spec.schedule]
+    lo, hi = float(model_sigmas[0]), float(model_sigmas[-1])
+    if discard:
+        return discard_next_to_last(schedule, steps, lo, hi, model_sigmas)
+    return schedule(steps, lo, hi, model_sigmas)
 
-    denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(
-        _EpsModel(task.eps), task.alphas_cumprod.to(task.noise.device), quantize=False)
-    sigmas = SCHEDULE_FUNCTIONS[spec.schedule](
-        task.steps, float(denoiser.sigma_min), float(denoiser.sigma_max), denoiser.sigmas)
-    sigmas = sigmas.to(task.noise.device)
-    x = task.noise * sigmas[0]
-    kwargs: dict[str, Any] = {**spec.option_dict, **task.options}
-    if spec.stochastic:
-        kwargs.setdefault("noise_sampler", PerImageNoise(x, task.seeds))
-    fn = getattr(k_diffusion.sampling, f"sample_{spec.algorithm}")
-    return fn(denoiser, x, sigmas, disable=True, **kwargs)
+
+def _options(spec: SamplerSpec, task: SampleTask) -> dict[str, Any]:
+    algo = algorithm_of(spec)
+    given = {**spec.option_dict, **task.options}
+    return full_options(algo, given) if algo is not None else given
+
+
+def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor:
+    """Run `sample_<algorithm>` from the shared starting noise; clean latents [B, C, h, w]."""
+    k_diffusion = _import_k_diffusion()
+    options = _options(spec, task)
+    one_by_one = PER_IMAGE.get(spec.algorithm, lambda o: False)(options)
+    if not one_by_one:
+        model = _EpsModel(task.eps)
+        return _run(k_diffusion, spec, options, task, model)
+    eps = task.eps if len(task.seeds) == 1 else task.eps_single
+    if eps is None:
+        raise ValueError(f"{spec.id} runs images one by one: the task needs eps_single (an eps for one image)")
+    outs, counts = [], []
+    for i, seed in enumerate(task.seeds):
+        model = _EpsModel(eps)
+        single = SampleTask(eps, task.alphas_cumprod, task.noise[i:i + 1], task.steps, (seed,), task.options)
+        outs.append(_run(k_diffusion, spec, options, single, model, churn_seed=derive_seed(seed, "churn")))
+        counts.append(model.calls)
+    task.stats["nfe"] = counts
+    return torch.cat(outs)
+
+
+def sample_on(spec: SamplerSpec, task: SampleTask, sigmas: torch.Tensor) -> torch.Tensor:
+    """`spec`'s algorithm on explicit noise levels (e.g. another library's), one batch; for comparisons."""
+    return _run(_import_k_diffusion(), spec, _options(spec, task), task, _EpsModel(task.eps), sigmas=sigmas)
+
+
+def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTask, model: _EpsModel,
+         churn_seed: int | None = None, sigmas: torch.Tensor | None = None) -> torch.Tensor:
+    device = task.noise.device
+    denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(model, task.alphas_cumprod.to(device), quantize=False)
+    kwargs = {k: v for k, v in options.items() if k != "discard_next_to_last_sigma"}
+    fn: Callable = getattr(k_diffusion.sampling, f"sample_{spec.algorithm}")
+    if spec.algorithm in BOUNDED:
+        lo, hi = float(denoiser.sigma_min), float(denoiser.sigma_max)
+        x = task.noise * hi
+        args: tuple = (lo, hi, task.steps) if spec.algorithm == "dpm_fast" else (lo, hi)
+        if options.get("eta", 0.0) > 0:
+            kwargs["noise_sampler"] = PerImageNoise(x, task.seeds)
+    else:
+        if sigmas is None:  # computed from the float64 table, then in the latents' dtype: k-diffusion
+            # promotes x to the sigmas' dtype (to_d divides by a [1, 1, 1, 1] sigma), as A1111 runs float32
+            sigmas = sigmas_for(spec, task.steps, denoiser.sigmas,
+                                bool(options.get("discard_next_to_last_sigma", False)))
+        sigmas = sigmas.to(device, task.noise.dtype)
+        x = task.noise * sigmas[0]
+        args = (sigmas,)
+        kind = NOISE_KIND.get(spec.algorithm)
+        if kind == "ancestral":
+            kwargs["noise_sampler"] = PerImageNoise(x, task.seeds)
+        elif kind == "brownian":
+            kwargs["noise_sampler"] = CpuBrownian(k_diffusion, x, sigmas, task.seeds)
+    if spec.algorithm in LONE_DENOISING_STEP and len(args[0]) == 2:
+        return denoiser(x, args[0][0] * x.new_ones([x.shape[0]]))
+    # euler/heun/dpm_2 call torch.randn_like every step (used only with churn): keep the global
+    # generator as it was, and seed it per image when churn uses it
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), warnings.catch_warnings():
+        # torchsde clamps queries a rounding error outside the tree's interval, and says so each time
+        warnings.filterwarnings("ignore", message="Should have t", category=UserWarning)
+        if churn_seed is not None:
+            torch.manual_seed(churn_seed)
+        return fn(denoiser, x, *args, disable=True, **kwargs)

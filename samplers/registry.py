@@ -13,7 +13,13 @@ def normalise(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", name.strip().lower())
 
 
-class UnknownName(LookupError):
+class SamplerError(ValueError):
+    """A sampler name, schedule or option the user can fix; `bench` turns it into a located UserError."""
+
+    key: str | None = None  # the option at fault, when there is one
+
+
+class UnknownName(SamplerError, LookupError):
     """Raised for a name that is not registered; the message lists the nearest names."""
 
     def __init__(self, kind: str, name: str, suggestions: list[str], available: list[str]) -> None:
@@ -61,6 +67,10 @@ class Registry(Generic[T]):
             if self._display[key] not in found:
                 found.append(self._display[key])
         return found[:n]
+
+    def canonical(self, name: str) -> str | None:
+        """The canonical id `name` stands for, or None."""
+        return self._names.get(normalise(name))
 
     def aliases_of(self, canonical: str) -> list[str]:
         return [self._display[k] for k, v in self._names.items() if v == canonical and k != normalise(canonical)]

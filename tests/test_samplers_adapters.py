@@ -1,0 +1,159 @@
+"""The family adapters: option tables against the libraries, pass-through, the exceptions they absorb."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+import torch
+
+import samplers
+from samplers import diffusers_schedulers as ds
+from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SD_CONFIG
+from samplers.k_table import K_ALGORITHMS, K_FUNCTIONS
+from samplers.kdiffusion import _import_k_diffusion
+from test_samplers_conformance import make_task, model, one_thread  # noqa: F401  (fixtures)
+
+
+def test_the_13_k_diffusion_functions():
+    k = _import_k_diffusion()
+    assert len(K_FUNCTIONS) == 13
+    for name in K_FUNCTIONS:
+        assert callable(getattr(k.sampling, f"sample_{name}"))
+
+
+@pytest.mark.parametrize("key", sorted(K_ALGORITHMS))
+def test_k_options_match_the_function_signatures(key):
+    algo = K_ALGORITHMS[key]
+    params = inspect.signature(getattr(_import_k_diffusion().sampling, f"sample_{algo.function}")).parameters
+    for name, option in algo.options.items():
+        if option.target == "adapter":
+            continue
+        assert name in params, f"{algo.function} takes no {name}"
+        assert params[name].default == option.default, name
+
+
+@pytest.mark.parametrize("key", sorted(DIFFUSERS_ALGORITHMS))
+def test_diffusers_options_match_the_class(key):
+    algo = DIFFUSERS_ALGORITHMS[key]
+    cls = ds.scheduler_class(algo.function)
+    init, step = inspect.signature(cls.__init__).parameters, inspect.signature(cls.step).parameters
+    for name, option in algo.options.items():
+        params = init if option.target == "config" else step
+        assert name in params, f"{cls.__name__} takes no {name} ({option.target})"
+        expected = SD_CONFIG.get(name, params[name].default) if option.target == "config" else params[name].default
+        assert option.default == expected, name
+
+
+def test_ancestral_eta_zero_is_euler(model):
+    euler = samplers.sample(samplers.resolve("Euler"), make_task(model, (1, 2), 6))
+    eta0 = samplers.sample(samplers.resolve("Euler a", None, {"eta": 0}), make_task(model, (1, 2), 6))
+    assert torch.equal(euler, eta0)
+    ancestral = samplers.sample(samplers.resolve("Euler a"), make_task(model, (1, 2), 6))
+    assert not torch.allclose(euler, ancestral)
+
+
+def test_options_reach_the_libraries(model):
+    def run(name, options):
+        return samplers.sample(samplers.resolve(name, None, options), make_task(model, (1,), 6))
+    assert not torch.equal(run("LMS", {"order": 1}), run("LMS", {}))
+    assert torch.equal(run("LMS", {"order": 1}), run("Euler", {}))  # first-order linear multistep is Euler
+    assert not torch.equal(run("DDIM", {"eta": 1.0}), run("DDIM", {}))
+    assert not torch.equal(run("DPMSolverMultistepScheduler", {"solver_order": 3}), run("DPMSolverMultistep", {}))
+
+
+def test_dpm_fast_spends_steps_evaluations(model):
+    for steps in (2, 5, 9):
+        task = make_task(model, (1,), steps)
+        samplers.sample(samplers.resolve("DPM fast"), task)
+        assert task.eps.calls == steps
+
+
+def test_dpm_adaptive_ignores_steps_and_counts_per_image(model):
+    spec = samplers.resolve("DPM adaptive", None, {"eta": 0})
+    few, many = make_task(model, (1, 2), 3), make_task(model, (1, 2), 30)
+    assert torch.equal(samplers.sample(spec, few), samplers.sample(spec, many))
+    assert few.stats["nfe"] == many.stats["nfe"] and min(few.stats["nfe"]) > 3
+    assert few.eps_single.calls == sum(few.stats["nfe"]) and few.eps.calls == 0  # ran image by image
+    assert samplers.runs_one_by_one(spec) and not samplers.runs_one_by_one(samplers.resolve("Euler"))
+    bare = make_task(model, (1, 2), 3)
+    with pytest.raises(ValueError, match="eps_single"):
+        samplers.sample(spec, samplers.SampleTask(bare.eps, bare.alphas_cumprod, bare.noise, 3, (1, 2)))
+
+
+def test_churn_is_seeded_per_image_and_leaves_the_global_generator(model):
+    spec = samplers.resolve("Euler", None, {"s_churn": 1.0})
+    assert spec.stochastic and samplers.runs_one_by_one(spec)
+    state = torch.get_rng_state()
+    batch = make_task(model, (3, 4), 5)
+    out = samplers.sample(spec, batch)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert batch.stats["nfe"] == [5, 5]
+    alone = samplers.sample(spec, make_task(model, (4,), 5))
+    assert torch.equal(alone[0], out[1])
+    plain = samplers.sample(samplers.resolve("Euler"), make_task(model, (3,), 5))
+    assert not torch.equal(plain[0], out[0])
+    assert torch.equal(torch.get_rng_state(), state)  # euler draws randn_like even without churn
+
+
+def test_discarding_the_next_to_last_sigma_changes_dpm2(model):
+    kept = samplers.resolve("DPM2", None, {"discard_next_to_last_sigma": False})
+    a = samplers.sample(samplers.resolve("DPM2"), make_task(model, (1,), 5))
+    b = samplers.sample(kept, make_task(model, (1,), 5))
+    assert not torch.equal(a, b)
+
+
+def test_both_families_feed_the_model_the_same_first_input(model):
+    """Fairness: Euler from k-diffusion and from diffusers see the same DDPM-scaled x_T at t = 999."""
+    seen = {}
+    for name in ("Euler", "diffusers:EulerDiscrete/linspace"):
+        task = make_task(model, (1,), 4)
+        inputs = []
+
+        def recording(x, t, eps=task.eps):
+            inputs.append((x.clone(), t.clone()))
+            return eps(x, t)
+        recorded = samplers.SampleTask(recording, task.alphas_cumprod, task.noise, 4, (1,))
+        samplers.sample(samplers.resolve(name), recorded)
+        seen[name] = inputs[0]
+    (xk, tk), (xd, td) = seen.values()
+    assert float(tk[0]) == pytest.approx(999.0) and float(td[0]) == pytest.approx(999.0)
+    sigma = math.sqrt((1 - float(model.alphas_cumprod[-1])) / float(model.alphas_cumprod[-1]))
+    expected = make_task(model, (1,)).noise * sigma / math.sqrt(1 + sigma ** 2)
+    torch.testing.assert_close(xk, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(xd, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_diffusers_schedulers_use_the_models_own_schedule():
+    sd = ds.sd_alphas_cumprod()
+    assert ds.beta_config(sd)["beta_schedule"] == "scaled_linear"
+    steps = torch.arange(1001, dtype=torch.float64) / 1000  # a cosine schedule (Nichol & Dhariwal 2021)
+    f = torch.cos((steps + 0.008) / 1.008 * math.pi / 2) ** 2
+    cosine = (f[1:] / f[0]).clamp(min=1e-4)
+    assert "trained_betas" in ds.beta_config(cosine)
+    for key, algo in DIFFUSERS_ALGORITHMS.items():
+        spec = samplers.resolve(f"diffusers:{algo.function}/{algo.default_schedule}")
+        for abar in (sd, cosine):
+            config = ds.scheduler_config(spec, algo, {}, abar, (1,))
+            built = ds.scheduler_class(algo.function)(**config)
+            torch.testing.assert_close(built.alphas_cumprod.double(), abar, rtol=2e-5, atol=1e-7, msg=key)
+
+
+def test_diffusers_loop_has_one_scheduler_per_image(model):
+    spec = samplers.resolve("diffusers:DPMSolverSDE/karras")
+    loop = ds.build(spec, make_task(model, (3, 4)))
+    assert len(loop.schedulers) == 2 and loop.schedulers[0] is not loop.schedulers[1]
+    seeds = [s.noise_sampler_seed for s in loop.schedulers]
+    assert all(len(seed) == 1 for seed in seeds) and seeds[0] != seeds[1]
+    ancestral = ds.build(samplers.resolve("diffusers:EulerAncestralDiscrete/linspace"), make_task(model, (3, 4)))
+    first = [kw["generator"][0].initial_seed() for kw in ancestral.step_kwargs]
+    assert first[0] != first[1]
+
+
+def test_unipc_order_3_is_batch_invariant(model):
+    """UniPC's einsum over its history rounds differently with the batch size: one scheduler per image."""
+    spec = samplers.resolve("UniPC")
+    seeds = tuple(range(10, 16))
+    out = samplers.sample(spec, make_task(model, seeds, 6))
+    for i in (0, 5):
+        assert torch.equal(samplers.sample(spec, make_task(model, (seeds[i],), 6))[0], out[i])

@@ -1,0 +1,97 @@
+"""Every registered sampler on the analytic model: runs, right shape, finite, NFE recorded,
+reproducible, and batch invariant (an image is bit-identical alone or in a batch)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import samplers
+from bench.guidance import GuidedEps
+from bench.models.loaders import analytic
+from bench.session import starting_noise
+
+SIZE, STEPS, PROMPT = 8, 3, "a blue square on yellow"
+ALL = list(samplers.SAMPLERS)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: torch's intra-op threads only add waiting on a shared CPU (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return analytic({})
+
+
+def make_task(model, seeds: tuple[int, ...], steps: int = STEPS) -> samplers.SampleTask:
+    """What the runner builds: guided eps (CFG 7), the shared starting noise, per-image seeds."""
+    def eps(n: int) -> GuidedEps:
+        return GuidedEps(model, model.encode([PROMPT] * n), model.encode([""] * n), 7.0)
+    noise = torch.stack([starting_noise(s, model.latent_shape(SIZE, SIZE)) for s in seeds])
+    return samplers.SampleTask(eps(len(seeds)), model.alphas_cumprod, noise, steps, seeds, eps_single=eps(1))
+
+
+def nfe_of(task: samplers.SampleTask) -> list[int]:
+    """NFE per image as the runner records it."""
+    return task.stats.get("nfe", [task.eps.calls + getattr(task.eps_single, "calls", 0)] * len(task.seeds))
+
+
+@pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
+def test_conformance(model, spec):
+    batch = make_task(model, (3, 5, 7))
+    out = samplers.sample(spec, batch)
+    assert tuple(out.shape) == (3, 3, SIZE, SIZE) and out.dtype == torch.float32
+    assert bool(torch.isfinite(out).all())
+    assert out.std() > 0.05  # a denoised image, not the zero or constant tensor
+
+    nfe = nfe_of(batch)
+    assert len(nfe) == 3 and all(n > 0 for n in nfe)
+    if spec.nfe_per_step is not None:  # first/last steps may be cheaper (Heun's Euler end) or dearer (PLMS)
+        assert spec.nfe_per_step * (STEPS - 1) <= nfe[0] <= spec.nfe_per_step * STEPS + 1
+
+    alone = make_task(model, (5,))
+    single = samplers.sample(spec, alone)
+    assert torch.equal(single[0], out[1]), "batch changed the image"
+    assert nfe_of(alone)[0] == nfe[1]
+    again = samplers.sample(spec, make_task(model, (5,)))
+    assert torch.equal(again, single), "the same cell twice gave two images"
+
+
+@pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
+def test_one_step(model, spec):
+    """steps: 1 is a valid cell (and the runner's warm-up); k-diffusion's 2M/3M SDE need the adapter's help."""
+    task = make_task(model, (3, 5), steps=1)
+    out = samplers.sample(spec, task)
+    assert bool(torch.isfinite(out).all()) and all(n >= 1 for n in nfe_of(task))
+
+
+def test_one_sde_step_is_the_denoised_prediction(model):
+    euler = samplers.sample(samplers.resolve("k:euler/karras"), make_task(model, (3,), steps=1))
+    for name in ("k:dpmpp_2m_sde/karras", "k:dpmpp_3m_sde/karras"):
+        out = samplers.sample(samplers.resolve(name), make_task(model, (3,), steps=1))
+        torch.testing.assert_close(out, euler, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("spec", [s for s in ALL if s.stochastic], ids=[s.id for s in ALL if s.stochastic])
+def test_stochastic_samplers_use_the_seed(model, spec):
+    """Same starting noise, another seed: a stochastic sampler's own noise must change the image."""
+    steps = 10  # SA-Solver adds noise only for 200 <= t <= 800: give every sampler steps there
+    a = samplers.sample(spec, make_task(model, (5,), steps))
+    other = make_task(model, (6,), steps)
+    b = samplers.sample(spec, samplers.SampleTask(other.eps, other.alphas_cumprod, make_task(model, (5,)).noise,
+                                                  steps, (6,), eps_single=other.eps_single))
+    assert not torch.equal(a, b)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
+def test_batch_of_eight(model, spec):
+    seeds = tuple(range(10, 18))
+    out = samplers.sample(spec, make_task(model, seeds, steps=5))
+    for i in (0, 3, 7):
+        assert torch.equal(samplers.sample(spec, make_task(model, (seeds[i],), steps=5))[0], out[i])
