@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Iterator, TextIO
 
 from bench.config import Config
 from bench.matrix import Cell, batches, expand
@@ -31,12 +32,6 @@ def pending_cells(cells: list[Cell], store: Store, force: bool) -> list[Cell]:
 def run(config: Config, force: bool = False, argv: list[str] | None = None,
         stream: TextIO | None = None, progress: bool = True) -> RunSummary:
     """Run every pending cell of `config` into its run directory."""
-    from bench import environment
-    from bench.metrics.stage import MetricStage
-    from bench.models import load_model
-    from bench.session import ModelSession
-
-    stream = stream or sys.stderr
     cells = expand(config)
     store = Store.open(config.output)
     try:
@@ -44,34 +39,60 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
         store.set_meta("name", config.name)
         store.set_meta("check", config.check)  # the benchmark's own gate, read by `bench check`
         store.set_meta("created", store.get_meta("created") or utc_now())
-        if not todo:
-            return RunSummary(config.output, len(cells), len(cells), 0, 0)
-        bar = Progress(len(todo), stream, enabled=progress)
+        bar = Progress(len(todo), stream or sys.stderr, enabled=progress)
         failed = 0
         for model_spec in config.models:
             model_cells = [c for c in todo if c.model == model_spec]
-            if not model_cells:
-                continue
-            model = load_model(model_spec)
-            store.set_meta("model", model.identity())
-            env = {**environment.collect(model.device, Path.cwd()), **_model_environment(model)}
-            run_id = store.begin_run(argv or [], env)
-            _add_warnings(store, model_warnings(model))
-            session, metrics = ModelSession(model), MetricStage(config, model, store)
-            for batch in batches(model_cells, config.batch_size):
-                outcomes = session.run_batch(batch, config.repeats)
-                for outcome, measured in zip(outcomes, metrics.per_batch(outcomes)):
-                    _write(store, outcome, run_id, model, measured)
-                failed += sum(o.status != "ok" for o in outcomes)
-                bar.update(len(batch), sum(o.status != "ok" for o in outcomes))
-            metrics.finish()
-            _record_warmups(store, model_spec, session.warmups)
-            _add_warnings(store, metrics.warnings)
-            store.end_run(run_id)
+            if model_cells:
+                failed += run_model(config, model_spec, model_cells, store, bar, argv or [])
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
         export(store)
         store.close()
+
+
+def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress,
+              argv: list[str]) -> int:
+    """Load one model once, run its cells batch by batch, write each cell at once; returns failures."""
+    from bench import environment
+    from bench.metrics.stage import MetricStage
+    from bench.models import load_model
+    from bench.session import ModelSession
+
+    model = load_model(model_spec)
+    with torch_threads(getattr(model, "torch_threads", None)):
+        store.set_meta("model", model.identity())
+        env = {**environment.collect(model.device, Path.cwd()), **_model_environment(model)}
+        run_id = store.begin_run(argv, env)
+        _add_warnings(store, model_warnings(model))
+        session, metrics = ModelSession(model), MetricStage(config, model, store)
+        failed = 0
+        for batch in batches(cells, config.batch_size):
+            outcomes = session.run_batch(batch, config.repeats)
+            for outcome, measured in zip(outcomes, metrics.per_batch(outcomes)):
+                _write(store, outcome, run_id, model, measured)
+            batch_failed = sum(o.status != "ok" for o in outcomes)
+            failed += batch_failed
+            bar.update(len(batch), batch_failed)
+        metrics.finish()
+        _record_warmups(store, model_spec, session.warmups)
+        _add_warnings(store, metrics.warnings)
+        store.end_run(run_id)
+    return failed
+
+
+@contextmanager
+def torch_threads(wanted: int | None) -> Iterator[None]:
+    """Run with the model's preferred intra-op thread count (if it has one), then restore the previous."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if wanted:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _model_environment(model) -> dict:
@@ -122,17 +143,30 @@ def fingerprint(latents) -> list[float] | None:
     """A 4x4-per-channel average of the clean latents: enough to measure image drift between runs."""
     if latents is None or not bool(latents.isfinite().all()):
         return None
-    import torch.nn.functional as F
+    channels, height, width = latents.shape
+    x = latents.float()
+    if height % 4 == 0 and width % 4 == 0:  # plain block means: cheaper than adaptive pooling
+        pooled = x.reshape(channels, 4, height // 4, 4, width // 4).mean(dim=(2, 4))
+    else:
+        import torch.nn.functional as F
 
-    pooled = F.adaptive_avg_pool2d(latents.float()[None], 4)[0]
+        pooled = F.adaptive_avg_pool2d(x[None], 4)[0]
     return [round(v, 6) for v in pooled.flatten().tolist()]
+
+
+def schedule_label(spec) -> str:
+    """A1111's "Schedule type" label ("Karras") where the schedule has one, else its id."""
+    from samplers.schedule_names import K_SCHEDULES
+
+    known = K_SCHEDULES.get(spec.schedule) if spec.family == "k" else None
+    return known.labels[0] if known else spec.schedule
 
 
 def infotext(cell: Cell, model) -> str:
     """The A1111 `parameters` text of a cell's image."""
     spec = cell.sampler.spec
     return format_parameters(cell.prompt, cell.negative_prompt, {
-        "Steps": cell.steps, "Sampler": spec.label or cell.sampler.written, "Schedule type": spec.schedule,
+        "Steps": cell.steps, "Sampler": spec.label or cell.sampler.written, "Schedule type": schedule_label(spec),
         "CFG scale": cell.cfg_scale, "Seed": cell.seed, "Size": f"{cell.width}x{cell.height}",
         "Model": cell.model.label, "Clip skip": cell.clip_skip, "Sampler id": spec.id,
         "Cell id": cell.id, "Version": "samplerbench"})

@@ -68,7 +68,7 @@ class ModelSession:
         return torch.stack([self._noise[(s, shape)] for s in seeds]).to(self.device, self.model.dtype)
 
     def warm_up(self, task: samplers.SampleTask, spec: samplers.SamplerSpec) -> None:
-        """An untimed short pass of the sampler and a decode, once per (sampler, shape, batch size).
+        """An untimed one-step pass of the sampler and a decode, once per (sampler, shape, batch size).
 
         The first call of a sampler pays one-off costs (imports such as torchsde, kernel selection,
         allocator growth) that are not the sampler's speed.
@@ -78,7 +78,7 @@ class ModelSession:
             return
         elapsed: list[float] = []
         with torch.inference_mode(), stage(self.device, elapsed):
-            latents = samplers.sample(spec, replace(task, steps=min(task.steps, 2)))
+            latents = samplers.sample(spec, replace(task, steps=1))
             self.model.decode(latents)
         self.warmups[key] = elapsed[0]
 

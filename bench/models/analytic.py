@@ -133,6 +133,10 @@ def _user_check(ok: bool, message: str) -> None:
 class AnalyticModel:
     """The exact Gaussian-mixture model (implements `bench.models.base.DiffusionModel`)."""
 
+    #: it computes row by row with small matrix-vector products, which extra intra-op threads only slow
+    #: down (measured 10-100x on a shared 2-core machine); the runner applies this while the model runs
+    torch_threads = 1
+
     def __init__(self, components: int = 4, std: float = 0.1, dtype: torch.dtype = torch.float32,
                  device: str | torch.device = "cpu") -> None:
         _user_check(isinstance(components, int) and not isinstance(components, bool) and components >= 1,
