@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.errors import ConfigError
+from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
 from bench.validate import (Where, as_float, as_int, as_list, as_mapping, as_str, type_name,
                             unknown_key_message)
@@ -40,6 +41,9 @@ class Config:
     repeats: int
     batch_size: int
     output: Path
+    metrics: tuple[str, ...] | None = None  # None: the defaults of each model (bench.metrics)
+    clip: Any = None  # bench.metrics.settings.ClipSettings
+    reference: Any = None  # bench.metrics.settings.ReferenceSettings
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
 
@@ -90,7 +94,8 @@ def _sampler(v: Any, p: tuple, w: Where) -> SamplerChoice:
         key = getattr(exc, "key", None)
         at = p + (key,) if isinstance(v, dict) and key in v else p
         raise w.error(at, str(exc)) from None
-    return SamplerChoice(name if schedule is None else f"{name} ({schedule})", spec)
+    details = ([schedule] if schedule is not None else []) + [f"{k}={val}" for k, val in options.items()]
+    return SamplerChoice(f"{name} ({', '.join(details)})" if details else name, spec)
 
 
 def _samplers(v: Any, p: tuple, w: Where) -> tuple[SamplerChoice, ...]:
@@ -170,6 +175,16 @@ FIELDS: dict[str, Field] = {
                         "seeds run together in one batch (images do not depend on it)", _INT1),
     "output": Field("output", lambda v, p, w: as_str(v, p, w, allow_empty=False), None,
                     "run directory, relative to this file (default: runs/<name>)", _STR),
+    "metrics": Field("metrics", metric_settings.parse_metrics, None,
+                     "quality metrics (default per model: analytic -> ode_error, alignment, fidelity, "
+                     "coverage; others -> clip_score); see bench.metrics", metric_settings.SCHEMAS["metrics"]),
+    "clip": Field("clip", metric_settings.parse_clip, None,
+                  "clip_score's open_clip model: {model: ViT-B-32, pretrained: openai | path/to/weights "
+                  "file}; weights come from that file or the local cache, never the network",
+                  metric_settings.SCHEMAS["clip"]),
+    "reference": Field("reference", metric_settings.parse_reference, None,
+                       "reference of ref_rmse/ref_psnr on non-analytic models: {sampler: Heun Karras, "
+                       "steps: 200} (deterministic)", metric_settings.SCHEMAS["reference"]),
     "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
 }
@@ -197,6 +212,9 @@ def parse_config(data: Any, where: Where, path: Path | None = None) -> Config:
     for key in data:
         if key not in FIELDS:
             raise where.error((key,), unknown_key_message(key, {k: "" for k in FIELDS}))
+    for key, value in data.items():
+        if value is None:
+            raise where.error((key,), f"has no value ({FIELDS[key].help})")
     for key in REQUIRED:
         if key not in data:
             raise where.error((), f"missing required key {key!r} ({FIELDS[key].help})")
@@ -208,6 +226,7 @@ def parse_config(data: Any, where: Where, path: Path | None = None) -> Config:
     base = path.parent if path else Path.cwd()
     output = base / values["output"] if values["output"] else base / "runs" / name
     values.update(name=name, output=output, source=path)
+    values = metric_settings.check_settings(values, where, base)
     return Config(**values)
 
 

@@ -124,6 +124,22 @@ class Store:
         with self.db:
             self.db.execute(f"INSERT OR REPLACE INTO cells VALUES ({marks})", values)
 
+    def update_metrics(self, updates: dict[str, tuple[dict[str, Any], list[str]]]) -> None:
+        """Merge {cell_id: (metrics, notes)} into finished cells in one transaction (group-level metrics).
+
+        A metric's new notes replace its old ones (notes of metric m start with "m:").
+        """
+        with self.db:
+            for cell_id, (metrics, notes) in updates.items():
+                row = self.db.execute("SELECT metrics, notes FROM cells WHERE cell_id = ?", (cell_id,)).fetchone()
+                if row is None:
+                    continue
+                prefixes = tuple(f"{name}:" for name in metrics)
+                kept = [n for n in json.loads(row[1] or "[]") if not n.startswith(prefixes)]
+                merged = {**json.loads(row[0] or "{}"), **metrics}
+                self.db.execute("UPDATE cells SET metrics = ?, notes = ? WHERE cell_id = ?",
+                                (json.dumps(merged), json.dumps(kept + notes), cell_id))
+
     def rows(self) -> Iterable[dict[str, Any]]:
         names = [name for name, _ in COLUMNS]
         for values in self.db.execute(f"SELECT {', '.join(names)} FROM cells ORDER BY rowid"):

@@ -40,7 +40,7 @@ class MetricSpec:
         """Loss slack allowed by 'within rel of the best' (relative to the best value, or to 1 for goal one)."""
         if self.goal == "one":
             return rel
-        return rel * abs(best_raw) if best_raw != 0 else 0.0
+        return rel * abs(best_raw) if best_raw != 0 and math.isfinite(best_raw) else 0.0  # inf: PSNR of an exact copy
 
     def format(self, value: float) -> str:
         """Short human text: scientific notation for log-scale metrics, 3 significant digits otherwise."""
@@ -62,7 +62,7 @@ METRICS: dict[str, MetricSpec] = {
                    exact_only_for_deterministic=True,
                    help="RMS distance to a reference solution from the same noise"),
         MetricSpec("clip_score", "CLIP score", "clip", "max", needs_real_weights=True,
-                   help="100 x max(cos(image, text), 0) with open_clip"),
+                   help="100 x cos(image, text) per image with open_clip (not clamped at 0)"),
         MetricSpec("alignment", "alignment", "align", "max",
                    help="posterior probability of the prompt's concept, 0 to 1"),
         MetricSpec("ref_psnr", "PSNR to reference", "psnr", "max",
