@@ -54,6 +54,12 @@ class Registry(Generic[T]):
         self._names[key] = canonical
         self._display.setdefault(key, name)
 
+    def remove(self, canonical: str) -> None:
+        """Unregister an entry and all its names (plugins that come and go, tests)."""
+        del self._entries[canonical]
+        for key in [k for k, v in self._names.items() if v == canonical]:
+            del self._names[key], self._display[key]
+
     def get(self, name: str) -> T:
         canonical = self._names.get(normalise(name))
         if canonical is None:

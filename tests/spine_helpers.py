@@ -64,3 +64,11 @@ def register_test_family() -> None:
         spec = SamplerSpec("test", name, "normal", label=f"Test {name}")
         if spec.id not in samplers.SAMPLERS:
             samplers.SAMPLERS.add(spec.id, spec, (f"test {name}",))
+
+
+def unregister_test_family() -> None:
+    for name in ADAPTERS:
+        spec_id = SamplerSpec("test", name, "normal").id
+        if spec_id in samplers.SAMPLERS:
+            samplers.SAMPLERS.remove(spec_id)
+    samplers.FAMILIES.pop("test", None)

@@ -78,8 +78,9 @@ def test_perturbed_euler_fails_on_its_cells_only(recorded, tmp_path, monkeypatch
     out = capsys.readouterr().out
     regressions = out.split("REGRESSIONS")[1].split("\n\n")[0]
     lines = [line for line in regressions.splitlines()[2:] if line.strip()]
-    assert len(lines) == 4  # 2 prompts x 2 seeds of Euler
-    assert all(line.startswith("drift") and "Euler, 4 steps" in line for line in lines)
+    assert all("Euler, 4 steps" in line for line in lines)  # Euler's cells only
+    drift = [line for line in lines if line.startswith("drift")]
+    assert len(drift) == 4  # 2 prompts x 2 seeds of Euler; quality metrics may flag them too
     assert "Heun" not in regressions and "Euler a" not in regressions
     assert junit.read_text().count("<failure") == 4
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -19,7 +20,14 @@ from bench.cli import main
 from bench.config import load_config
 from bench.pnginfo import parse_parameters, read_parameters
 from bench.runner import run
-from spine_helpers import register_test_family, write_config
+from spine_helpers import register_test_family, unregister_test_family, write_config
+
+
+@pytest.fixture(autouse=True)
+def _no_test_samplers_left_behind():
+    """Tests here may add the test sampler family; other test files must not see it."""
+    yield
+    unregister_test_family()
 
 
 def test_every_sampler_gets_the_same_starting_noise(tmp_path):
