@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +43,22 @@ def parse_parameters(text: str) -> dict[str, Any]:
 
 
 def write_png(path: Path, image: np.ndarray, parameters: str) -> None:
-    """Write uint8 RGB [H, W, 3] atomically (temp file + rename) with a `parameters` text chunk."""
+    """Write uint8 RGB [H, W, 3] atomically (temp file + rename) with a `parameters` text chunk.
+
+    The store has one writer, so a fixed temp name per image is safe; fast zlib level 1 keeps the
+    per-cell cost small next to the sampler's (PNG is lossless at any level).
+    """
     from PIL import Image, PngImagePlugin
 
     info = PngImagePlugin.PngInfo()
     info.add_itxt("parameters", parameters)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(image, "RGB").save(handle, format="PNG", pnginfo=info)
+        Image.fromarray(image, "RGB").save(tmp, format="PNG", pnginfo=info, compress_level=1)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

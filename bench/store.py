@@ -56,6 +56,9 @@ class Store:
         db.execute("PRAGMA synchronous=NORMAL")
         store = cls(run_dir, db)
         store._migrate()
+        if create:
+            for partial in (run_dir / "images").glob(".*.tmp"):  # a write cut short by a kill
+                partial.unlink(missing_ok=True)
         return store
 
     def _migrate(self) -> None:

@@ -3,14 +3,16 @@
 Prints:
   1. the default benchmark's wall time (`bench run benchmarks.yaml`, a fresh process; target < 60 s),
   2. harness wall time per cell / a bare loop calling the same k-diffusion sampler on the same model and
-     noise (target <= 1.05), interleaved repeats, medians,
+     noise (target <= 1.05): the slope between N and 2N cells, interleaved repeats, medians; the
+     once-per-run cost (model build, environment, exports) is printed apart,
   3. `bench --help` time (target < 0.5 s),
   4. a resumed, already-finished run / the first run (target < 0.05).
-Usage: python perf/spine.py [--repeats 3] [--skip-default]
+Usage: python perf/spine.py [--repeats 3] [--skip-default] [--size 64]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -21,16 +23,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+PROMPTS = ["a red circle", "a blue square on yellow", "a green triangle on black", "a purple ring on white"]
+
 HARNESS_CONFIG = """\
 name: perf-spine
-prompts: ["a red circle", "a blue square on yellow", "a green triangle on black", "a purple ring on white"]
-seeds: [1, 2, 3, 4, 5, 6, 7, 8]
+prompts: {prompts}
+seeds: {seeds}
 samplers: ["Euler", "DPM++ 2M Karras"]
 steps: [20]
-size: [32, 32]
+size: [{size}, {size}]
 batch_size: 8
 metrics: []
 """
+BATCH = 8
 
 
 def timed_process(args: list[str]) -> float:
@@ -39,33 +44,37 @@ def timed_process(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def bare_loop(model, prompts, seeds, sampler_names, steps) -> float:
+def bare_loop(model, prompts, seeds, sampler_names, steps, size) -> float:
     """The same work without the harness: encode, noise, CFG, k-diffusion sampler, decode."""
     import k_diffusion
     import torch
 
     from samplers.schedules import SCHEDULE_FUNCTIONS
 
+    def run_batch(prompt: str, seeds: list[int]) -> None:
+        cond = model.encode([prompt] * len(seeds))
+        uncond = model.encode([""] * len(seeds))
+        pair = model.concat_cond(uncond, cond)
+
+        class Guided(torch.nn.Module):
+            def forward(self, x, t):
+                eu, ec = model.eps(torch.cat([x, x]), torch.cat([t, t]), pair).chunk(2)
+                return eu + 7.0 * (ec - eu)
+
+        denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(Guided(), model.alphas_cumprod, False)
+        noise = torch.stack([torch.randn((3, size, size), generator=torch.Generator().manual_seed(s))
+                             for s in seeds])
+        for name, schedule in sampler_names:
+            sigmas = SCHEDULE_FUNCTIONS[schedule](steps, float(denoiser.sigma_min),
+                                                  float(denoiser.sigma_max), denoiser.sigmas)
+            fn = getattr(k_diffusion.sampling, f"sample_{name}")
+            with torch.inference_mode():
+                model.decode(fn(denoiser, noise * sigmas[0], sigmas, disable=True))
+
     def run_once() -> None:
         for prompt in prompts:
-            cond = model.encode([prompt] * len(seeds))
-            uncond = model.encode([""] * len(seeds))
-            pair = model.concat_cond(uncond, cond)
-
-            class Guided(torch.nn.Module):
-                def forward(self, x, t):
-                    eu, ec = model.eps(torch.cat([x, x]), torch.cat([t, t]), pair).chunk(2)
-                    return eu + 7.0 * (ec - eu)
-
-            denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(Guided(), model.alphas_cumprod, False)
-            noise = torch.stack([torch.randn((3, 32, 32), generator=torch.Generator().manual_seed(s))
-                                 for s in seeds])
-            for name, schedule in sampler_names:
-                sigmas = SCHEDULE_FUNCTIONS[schedule](steps, float(denoiser.sigma_min),
-                                                      float(denoiser.sigma_max), denoiser.sigmas)
-                fn = getattr(k_diffusion.sampling, f"sample_{name}")
-                with torch.inference_mode():
-                    model.decode(fn(denoiser, noise * sigmas[0], sigmas, disable=True))
+            for start in range(0, len(seeds), BATCH):  # the harness's batches
+                run_batch(prompt, seeds[start:start + BATCH])
 
     from bench.runner import torch_threads
 
@@ -90,6 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-default", action="store_true", help="skip the default benchmark timing")
+    parser.add_argument("--size", type=int, default=64, help="image size of the per-cell comparison")
     args = parser.parse_args()
     bench_exe = [sys.executable, "-m", "bench.cli"]
     work = Path(tempfile.mkdtemp(prefix="perf-spine-"))
@@ -109,23 +119,31 @@ def main() -> None:
     from bench.models.loaders import analytic
     import samplers
 
-    config_path = work / "harness.yaml"
-    config_path.write_text(HARNESS_CONFIG)
+    # Per-cell cost is the slope between a run of N cells and one of 2N cells (same batches, more of
+    # them): once-per-run costs (model build, environment, exports) cancel out and are reported apart.
     model = analytic({})
-    prompts = ["a red circle", "a blue square on yellow", "a green triangle on black", "a purple ring on white"]
-    seeds = list(range(1, 9))
     pairs = [("euler", "normal"), ("dpmpp_2m", "karras")]
+    sizes = {"N": list(range(1, 9)), "2N": list(range(1, 17))}
+    configs = {}
+    for key, seeds in sizes.items():
+        configs[key] = work / f"harness-{key}.yaml"
+        configs[key].write_text(HARNESS_CONFIG.format(prompts=json.dumps(PROMPTS), seeds=seeds, size=args.size))
     samplers.prepare(samplers.resolve("Euler"))
-    bare_loop(model, prompts, seeds, pairs, 20)  # warm-up, like the harness's own
-    harness(config_path, work / "h-warm")
-    ratios = []
-    for i in range(args.repeats):
-        bare = bare_loop(model, prompts, seeds, pairs, 20)
-        full = harness(config_path, work / f"h{i}")
-        ratios.append(full / bare)
-    cells = len(prompts) * len(seeds) * len(pairs)
-    rows.append(("harness / bare loop, wall time per cell", f"{statistics.median(ratios):.3f} "
-                 f"(bare {bare / cells * 1e3:.1f} ms/cell)", "<= 1.05"))
+    bare_loop(model, PROMPTS, sizes["N"], pairs, 20, args.size)  # warm-up, like the harness's own
+    harness(configs["N"], work / "h-warm")
+    timings: dict[str, list[float]] = {f"{kind}-{key}": [] for kind in ("bare", "harness") for key in sizes}
+    for i in range(args.repeats):  # interleaved, so load changes hit both sides alike
+        for key, seeds in sizes.items():
+            timings[f"bare-{key}"].append(bare_loop(model, PROMPTS, seeds, pairs, 20, args.size))
+            timings[f"harness-{key}"].append(harness(configs[key], work / f"h-{key}-{i}"))
+    med = {k: statistics.median(v) for k, v in timings.items()}
+    n = len(PROMPTS) * len(pairs) * len(sizes["N"])
+    bare_cell = (med["bare-2N"] - med["bare-N"]) / n
+    harness_cell = (med["harness-2N"] - med["harness-N"]) / n
+    rows.append(("harness / bare loop, time per cell (slope)",
+                 f"{harness_cell / bare_cell:.3f} (bare {bare_cell * 1e3:.1f} ms at {args.size}px)", "<= 1.05"))
+    rows.append(("harness / bare loop, whole run of N cells", f"{med['harness-N'] / med['bare-N']:.3f} "
+                 f"(fixed {(med['harness-N'] - n * harness_cell) * 1e3:.0f} ms/run)", "-"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'value':>28}  target")
