@@ -69,7 +69,9 @@ METRICS: dict[str, MetricSpec] = {
                    help="peak signal-to-noise ratio against the reference image, in dB"),
         MetricSpec("fidelity", "fidelity", "fid", "one",
                    help="distance to the nearest component mean in units of its std; about 1 for a true sample"),
-        MetricSpec("coverage", "coverage", "cov", "min", help="coverage measure of the run"),
+        MetricSpec("coverage", "coverage", "cov", "min",
+                   help="total variation between how often each mixture component is reached over the seeds "
+                        "and its true weight; catches mode collapse"),
     )
 }
 
