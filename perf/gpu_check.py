@@ -63,8 +63,8 @@ def bench_run(work: Path, s: dict, arch: str, size: int, samplers: list[str], ba
     return load_results(config["output"])
 
 
-def pipeline_run(model, case: Case, s: dict, batch: int, repeats: int) -> tuple[float, int]:
-    """(seconds per image, peak bytes) of diffusers' own pipeline on the same weights and latents."""
+def pipeline_run(model, case: Case, s: dict, batch: int, repeats: int) -> tuple[float, int | None]:
+    """(seconds per image, CUDA peak bytes or None) of diffusers' own pipeline on the same weights and latents."""
     import diffusers
 
     from bench.session import starting_noise
@@ -95,7 +95,7 @@ def pipeline_run(model, case: Case, s: dict, batch: int, repeats: int) -> tuple[
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
-    peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else 0
+    peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
     return statistics.median(times) / batch, peak
 
 

@@ -74,7 +74,6 @@ def test_unreachable_hub_is_one_line_exit_2(tmp_path):
     assert "some-org/some-model-that-is-not-cached" in result.stderr
 
 
-@pytest.mark.slow
 def test_gpu_check_script_runs_on_cpu_with_tiny_models():
     result = subprocess.run([sys.executable, "perf/gpu_check.py", "--tiny", "--repeats", "1"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
