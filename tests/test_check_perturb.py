@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import samplers
 from bench.cli import main
 from bench.errors import ConfigError
 
