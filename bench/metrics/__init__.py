@@ -1,7 +1,8 @@
 """The metric registry: what each quality figure means, which way is better, where it can be measured.
 
-Metrics are computed after sampling (never inside the timed stages) by `bench.metrics.stage`. Reports
-and `bench check` read directions and labels from here; a metric's code lives in its own module,
+Metrics are computed after sampling (never inside the timed stages) by `bench.metrics.stage`. Labels,
+directions and scales live in `reports.metrics` (the report cannot import bench; bench reads that table
+for `bench check`); a metric's code lives in its own module,
 imported only when it runs (this module imports nothing heavy: `bench --help` stays fast).
 
 Defaults per model kind (`metrics:` absent from the benchmark file):
@@ -16,38 +17,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reports.metrics import METRICS as SHOWN
+from reports.metrics import MetricSpec
+
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """Where a metric can be measured; what it means and which way is better is `spec` (one table,
+    `reports.metrics.METRICS`, shared by the report, the recommendation and `bench check`)."""
+
     name: str
-    label: str
-    better: str  # "lower" | "higher" | "one" (closest to 1 is best)
-    help: str
-    log_scale: bool = False
     models: tuple[str, ...] = ()  # model kinds it can be measured on; () = every model
     scope: str = "cell"  # "cell" | "group" (one value per group of seeds, repeated on each cell)
 
+    @property
+    def spec(self) -> MetricSpec:
+        return SHOWN[self.name]
+
+    @property
+    def better(self) -> str:
+        """'lower' | 'higher' | 'one' (closest to 1 is best)."""
+        return {"min": "lower", "max": "higher", "one": "one"}[self.spec.goal]
+
 
 METRICS: dict[str, MetricInfo] = {m.name: m for m in (
-    MetricInfo("ode_error", "ODE error (RMS to reference)", "lower",
-               "RMS distance (latent values) to the exact probability-flow ODE solution from the same "
-               "noise (sigma_max to sigma_min, then the final denoise, as k samplers end); for "
-               "stochastic samplers a distance, not a convergence error", True, ("analytic",)),
-    MetricInfo("alignment", "alignment", "higher",
-               "exact posterior probability of the prompt's concept given the image", False, ("analytic",)),
-    MetricInfo("fidelity", "fidelity", "one",
-               "min over the concept's components k of |x - mu_k| / (s sqrt(D)); about 1 for a true "
-               "sample, below 1 for over-smoothed images", False, ("analytic",)),
-    MetricInfo("coverage", "coverage TV", "lower",
-               "total variation between how often each component is reached over the seeds and its "
-               "weight; exact samples score about the floor noted on the cell", False, ("analytic",),
-               "group"),
-    MetricInfo("clip_score", "CLIP score", "higher", "100 x cosine(image, text) with open_clip"),
-    MetricInfo("ref_rmse", "RMSE to reference", "lower",
-               "latent RMS distance to a high-accuracy reference from the same noise", True),
-    MetricInfo("ref_psnr", "PSNR to reference (dB)", "higher",
-               "PSNR of the decoded image against the decoded reference"),
+    MetricInfo("ode_error", ("analytic",)),
+    MetricInfo("alignment", ("analytic",)),
+    MetricInfo("fidelity", ("analytic",)),
+    MetricInfo("coverage", ("analytic",), "group"),
+    MetricInfo("clip_score"),
+    MetricInfo("ref_rmse"),
+    MetricInfo("ref_psnr"),
 )}
+assert set(METRICS) == set(SHOWN), "every computed metric needs its entry in reports.metrics.METRICS"
 
 #: model kind -> metrics computed when the benchmark file has no `metrics:` key ("*": any other kind)
 DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
