@@ -68,17 +68,18 @@ class ModelSession:
         return torch.stack([self._noise[(s, shape)] for s in seeds]).to(self.device, self.model.dtype)
 
     def warm_up(self, task: samplers.SampleTask, spec: samplers.SamplerSpec) -> None:
-        """An untimed one-step pass of the sampler and a decode, once per (sampler, shape, batch size).
+        """An untimed two-step pass of the sampler and a decode, once per (sampler, shape, batch size).
 
         The first call of a sampler pays one-off costs (imports such as torchsde, kernel selection,
-        allocator growth) that are not the sampler's speed.
+        allocator growth) that are not the sampler's speed. Two steps, not one: several samplers take a
+        shortcut on a single step and would leave their multistep or Brownian-tree path cold.
         """
         key = (spec.id, tuple(task.noise.shape))
         if key in self.warmups:
             return
         elapsed: list[float] = []
         with torch.inference_mode(), stage(self.device, elapsed):
-            latents = samplers.sample(spec, replace(task, steps=1))
+            latents = samplers.sample(spec, replace(task, steps=min(task.steps, 2)))
             self.model.decode(latents)
         self.warmups[key] = elapsed[0]
 
