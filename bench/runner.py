@@ -56,10 +56,9 @@ def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: 
     """Load one model once, run its cells batch by batch, write each cell at once; returns failures."""
     from bench import environment
     from bench.metrics.stage import MetricStage
-    from bench.models import load_model
     from bench.session import ModelSession
 
-    model = load_model(model_spec)
+    model = load_for(config, model_spec)
     with torch_threads(getattr(model, "torch_threads", None)):
         store.set_meta("model", model.identity())
         env = {**environment.collect(model.device, Path.cwd()), **_model_environment(model)}
@@ -79,6 +78,21 @@ def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: 
         _add_warnings(store, metrics.warnings)
         store.end_run(run_id)
     return failed
+
+
+def load_for(config: Config, model_spec):
+    """Load a model and check the config's sizes against it; a problem is the config's, located there."""
+    from bench.errors import UserError
+    from bench.models import load_model
+
+    where = f"{config.source}: " if config.source else ""
+    try:
+        model = load_model(model_spec)
+        for width, height in config.sizes:
+            model.latent_shape(height, width)
+    except UserError as exc:
+        raise UserError(f"{where}{exc}") from None
+    return model
 
 
 @contextmanager

@@ -79,3 +79,11 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_models():
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith(("tiny ", "tiny-xl"))]
     assert len(lines) == 7 and all(ln.rstrip().endswith("ok") for ln in lines)
+
+
+def test_a_size_the_model_cannot_take_is_a_config_error_before_any_cell(tmp_path, capsys):
+    path = write(tmp_path, size=[60, 60], samplers=["Euler"])
+    assert main(["run", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "60x60" in err and len(err.strip().splitlines()) == 1
+    assert len(bench.load_results(tmp_path / "run")) == 0
