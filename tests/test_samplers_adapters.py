@@ -12,7 +12,9 @@ from samplers import diffusers_schedulers as ds
 from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SD_CONFIG
 from samplers.k_table import K_ALGORITHMS, K_FUNCTIONS
 from samplers.kdiffusion import _import_k_diffusion
-from test_samplers_conformance import make_task, model, one_thread  # noqa: F401  (fixtures)
+from sampler_helpers import make_task
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_the_13_k_diffusion_functions():

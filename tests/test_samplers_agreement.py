@@ -6,7 +6,8 @@ import pytest
 
 from bench.commands.agree import analytic_tasks, format_table
 from samplers.agreement import PAIRS, SAME, agreement_table, measure
-from test_samplers_conformance import one_thread  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """`bench samplers`, `bench agree`, and samplers that run image by image through the real runner."""
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 
@@ -10,7 +12,8 @@ from bench.cli import main
 from bench.config import load_config
 from bench.runner import run
 from spine_helpers import write_config
-from test_samplers_conformance import one_thread  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_listing_names_every_sampler_without_torch():

@@ -6,39 +6,10 @@ import pytest
 import torch
 
 import samplers
-from bench.guidance import GuidedEps
-from bench.models.loaders import analytic
-from bench.session import starting_noise
+from sampler_helpers import STEPS, SIZE, make_task, nfe_of
 
-SIZE, STEPS, PROMPT = 8, 3, "a blue square on yellow"
 ALL = list(samplers.SAMPLERS)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: torch's intra-op threads only add waiting on a shared CPU (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return analytic({})
-
-
-def make_task(model, seeds: tuple[int, ...], steps: int = STEPS) -> samplers.SampleTask:
-    """What the runner builds: guided eps (CFG 7), the shared starting noise, per-image seeds."""
-    def eps(n: int) -> GuidedEps:
-        return GuidedEps(model, model.encode([PROMPT] * n), model.encode([""] * n), 7.0)
-    noise = torch.stack([starting_noise(s, model.latent_shape(SIZE, SIZE)) for s in seeds])
-    return samplers.SampleTask(eps(len(seeds)), model.alphas_cumprod, noise, steps, seeds, eps_single=eps(1))
-
-
-def nfe_of(task: samplers.SampleTask) -> list[int]:
-    """NFE per image as the runner records it."""
-    return task.stats.get("nfe", [task.eps.calls + getattr(task.eps_single, "calls", 0)] * len(task.seeds))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
