@@ -25,9 +25,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("width", "INTEGER"), ("height", "INTEGER"), ("clip_skip", "INTEGER"), ("batch_size", "INTEGER"),
     ("nfe", "INTEGER"), ("encode_s", "REAL"), ("sample_s", "REAL"), ("decode_s", "REAL"),
     ("total_s", "REAL"), ("sample_s_repeats", "TEXT"), ("peak_mem_bytes", "INTEGER"),
-    ("peak_mem_reserved_bytes", "INTEGER"),
-    ("peak_mem_kind", "TEXT"), ("image", "TEXT"), ("fingerprint", "TEXT"), ("random_weights", "INTEGER"), ("metrics", "TEXT"),
-    ("notes", "TEXT"), ("run_id", "INTEGER"), ("finished_at", "TEXT"),
+    ("peak_mem_reserved_bytes", "INTEGER"), ("peak_mem_kind", "TEXT"), ("image", "TEXT"),
+    ("fingerprint", "TEXT"), ("random_weights", "INTEGER"), ("metrics", "TEXT"), ("notes", "TEXT"),
+    ("run_id", "INTEGER"), ("finished_at", "TEXT"),
 )
 _JSON_COLUMNS = ("sample_s_repeats", "fingerprint", "metrics", "notes")
 _BOOL_COLUMNS = ("stochastic", "random_weights")
