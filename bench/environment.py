@@ -34,6 +34,16 @@ def git_hash(where: Path) -> str | None:
     return result.stdout.strip() + ("-dirty" if dirty else "")
 
 
+def nvidia_driver(index: int) -> str | None:
+    """The NVIDIA driver version, from nvidia-smi (None where it is absent)."""
+    try:
+        out = subprocess.run(["nvidia-smi", f"--id={index}", "--query-gpu=driver_version",
+                              "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def device_info(device: Any) -> dict[str, Any]:
     import torch
 
@@ -41,7 +51,7 @@ def device_info(device: Any) -> dict[str, Any]:
     if getattr(device, "type", str(device)) == "cuda" and torch.cuda.is_available():
         index = torch.device(device).index or 0
         info.update(device_name=torch.cuda.get_device_name(index), cuda=torch.version.cuda,
-                    cudnn=torch.backends.cudnn.version())
+                    cudnn=torch.backends.cudnn.version(), driver=nvidia_driver(index))
     else:
         info["device_name"] = platform.processor() or platform.machine()
     return info
