@@ -41,7 +41,7 @@ def nvidia_driver(index: int) -> str | None:
                               "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
 def device_info(device: Any) -> dict[str, Any]:
