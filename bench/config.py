@@ -6,7 +6,7 @@ corrupt a study. Any of cfg_scale, clip_skip, size, negative_prompt, model given
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -202,7 +202,7 @@ def load_config(path: str | Path, output: str | Path | None = None) -> Config:
     data, lines = load_yaml(text, str(path))
     config = parse_config(data, Where(str(path), lines), path)
     if output is not None:
-        config = _replace(config, output=Path(output))
+        config = replace(config, output=Path(output))
     return config
 
 
@@ -228,12 +228,6 @@ def parse_config(data: Any, where: Where, path: Path | None = None) -> Config:
     values.update(name=name, output=output, source=path)
     values = metric_settings.check_settings(values, where, base)
     return Config(**values)
-
-
-def _replace(config: Config, **changes: Any) -> Config:
-    from dataclasses import replace
-
-    return replace(config, **changes)
 
 
 def json_schema() -> dict:
