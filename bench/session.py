@@ -92,38 +92,43 @@ class ModelSession:
             error = f"{type(exc).__name__}: {exc}".strip()
             return [CellOutcome(cell, "failed", error, len(cells)) for cell in cells]
 
-    def _run_batch(self, cells: list[Cell], repeats: int) -> list[CellOutcome]:
+    def _task(self, cells: list[Cell]) -> tuple[samplers.SampleTask, float]:
+        """The batch's sampling task (guided eps, shared noise, per-image seeds) and its encode seconds."""
         first, n = cells[0], len(cells)
-        spec = first.sampler.spec
         cond, encode_s = self.encode(first.prompt, first.clip_skip, n)
         uncond, uncond_s = self.encode(first.negative_prompt, first.clip_skip, n)
-        if first.cfg_scale == 1.0:
+        if first.cfg_scale == 1.0:  # no unconditional branch is evaluated
             uncond_s = 0.0
-        shape = self.model.latent_shape(first.height, first.width)
-        noise = self.noise([c.seed for c in cells], shape)
-        eps = GuidedEps(self.model, cond, uncond, first.cfg_scale)
         single = None
-        if n > 1 and samplers.runs_one_by_one(spec):  # the sampler runs the images one at a time
+        if n > 1 and samplers.runs_one_by_one(first.sampler.spec):  # it runs the images one at a time
             single = GuidedEps(self.model, self.encode(first.prompt, first.clip_skip, 1)[0],
                                self.encode(first.negative_prompt, first.clip_skip, 1)[0], first.cfg_scale)
-        task = samplers.SampleTask(eps, self.model.alphas_cumprod, noise, first.steps,
+        noise = self.noise([c.seed for c in cells], self.model.latent_shape(first.height, first.width))
+        task = samplers.SampleTask(GuidedEps(self.model, cond, uncond, first.cfg_scale),
+                                   self.model.alphas_cumprod, noise, first.steps,
                                    tuple(c.seed for c in cells), eps_single=single)
+        return task, encode_s + uncond_s
+
+    def _run_batch(self, cells: list[Cell], repeats: int) -> list[CellOutcome]:
+        n, spec = len(cells), cells[0].sampler.spec
+        task, encode_s = self._task(cells)
         self.warm_up(task, spec)
         reset_peak_memory(self.device)
         sample_times: list[float] = []
+        decode_times: list[float] = []
         with torch.inference_mode():
             for _ in range(repeats):
-                eps.calls = 0
+                task.eps.calls = 0
                 with stage(self.device, sample_times):
                     latents = samplers.sample(spec, task)
-            decode_times: list[float] = []
             with stage(self.device, decode_times):
                 images = self.model.decode(latents)
         peak = peak_memory(self.device)
         per_image = [t / n for t in sample_times]
-        times = {"encode_s": (encode_s + uncond_s) / n, "sample_s": statistics.median(per_image),
+        times = {"encode_s": encode_s / n, "sample_s": statistics.median(per_image),
                  "decode_s": decode_times[0] / n}
         times["total_s"] = sum(times.values())
+        nfe = task.stats.get("nfe", [task.eps.calls] * n)
         latents, images = latents.detach().float().cpu(), images.cpu().numpy()
         outcomes = []
         for i, cell in enumerate(cells):
@@ -131,6 +136,5 @@ class ModelSession:
             outcomes.append(CellOutcome(
                 cell, "ok" if finite else "failed",
                 None if finite else "non-finite output: the sampler produced NaN or inf", n,
-                task.stats.get("nfe", [eps.calls] * n)[i], times, per_image, peak, latents[i],
-                images[i] if finite else None))
+                nfe[i], times, per_image, peak, latents[i], images[i] if finite else None))
         return outcomes
