@@ -28,6 +28,7 @@ from samplers.algorithms import Algorithm, full_options
 from samplers.base import SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
 from samplers.diffusers_table import SD_CONFIG, SIGMA_FLAGS, SPACINGS
+from samplers.schedules import sd_alphas_cumprod
 
 
 @lru_cache(maxsize=None)
@@ -40,12 +41,6 @@ def scheduler_class(name: str):
 
 def _init_params(cls) -> set[str]:
     return set(inspect.signature(cls.__init__).parameters) - {"self"}
-
-
-def sd_alphas_cumprod(n: int = 1000) -> torch.Tensor:
-    """SD's scaled-linear abar (0.00085..0.012), float64: the schedule SD_CONFIG describes."""
-    betas = torch.linspace(SD_CONFIG["beta_start"] ** 0.5, SD_CONFIG["beta_end"] ** 0.5, n, dtype=torch.float64) ** 2
-    return torch.cumprod(1.0 - betas, dim=0)
 
 
 def betas_from(alphas_cumprod: torch.Tensor) -> torch.Tensor:

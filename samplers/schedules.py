@@ -12,6 +12,8 @@ from typing import Callable
 
 import torch
 
+from samplers.diffusers_table import SD_CONFIG
+
 #: (n steps, sigma_min, sigma_max, the model's discrete sigmas [1000] ascending) -> sigmas
 Schedule = Callable[[int, float, float, torch.Tensor], torch.Tensor]
 
@@ -22,6 +24,14 @@ AYS_SIGMAS: dict[str, tuple[float, ...]] = {
     "sd15": (14.615, 6.475, 3.861, 2.697, 1.886, 1.396, 0.963, 0.652, 0.399, 0.152, 0.029),
     "sdxl": (14.615, 6.315, 3.771, 2.181, 1.342, 0.862, 0.555, 0.380, 0.234, 0.113, 0.029),
 }
+
+
+def sd_alphas_cumprod() -> torch.Tensor:
+    """Stable Diffusion's discrete schedule: betas linear in sqrt(beta) from 0.00085 to 0.012 over 1000
+    steps (Rombach et al. 2022), abar_t = prod(1 - beta), float64 [1000]. The one copy of these numbers."""
+    start, end, n = SD_CONFIG["beta_start"], SD_CONFIG["beta_end"], SD_CONFIG["num_train_timesteps"]
+    betas = torch.linspace(start ** 0.5, end ** 0.5, n, dtype=torch.float64) ** 2
+    return torch.cumprod(1.0 - betas, dim=0)
 
 
 def _append_zero(sigmas: torch.Tensor) -> torch.Tensor:

@@ -33,15 +33,10 @@ import torch
 
 from bench.errors import UserError
 from bench.models.concepts import Concept, component_weights, parse_prompt, render, vocabulary
+from samplers.schedules import sd_alphas_cumprod
 
 NUM_TIMESTEPS = 1000
 _DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-def sd_alphas_cumprod() -> torch.Tensor:
-    """SD's scaled-linear schedule (0.00085 to 0.012, 1000 steps): abar_t, float64 [1000]."""
-    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, NUM_TIMESTEPS, dtype=torch.float64) ** 2
-    return torch.cumprod(1.0 - betas, dim=0)
 
 
 @dataclass(frozen=True)
