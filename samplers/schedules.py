@@ -42,14 +42,20 @@ def _from_list(values: list[float], like: torch.Tensor) -> torch.Tensor:
     return torch.tensor(values, dtype=like.dtype)
 
 
+def log_sigma_at(t: torch.Tensor, log_sigmas: torch.Tensor) -> torch.Tensor:
+    """log sigma at fractional timesteps t, linear between the neighbouring integer steps (as
+    k-diffusion's `DiscreteSchedule.t_to_sigma`); t is clamped to the table."""
+    t = t.to(log_sigmas.dtype).clamp(0, len(log_sigmas) - 1)
+    low = t.floor().long()
+    high = (low + 1).clamp(max=len(log_sigmas) - 1)
+    w = t - low.to(t.dtype)
+    table = log_sigmas.to(t.device)
+    return (1 - w) * table[low] + w * table[high]
+
+
 def sigma_at(t: torch.Tensor, model_sigmas: torch.Tensor) -> torch.Tensor:
     """Sigma at fractional timesteps t, interpolated linearly in log sigma (as k-diffusion does)."""
-    log_sigmas = model_sigmas.log()
-    low = t.floor().long().clamp(0, len(model_sigmas) - 1)
-    high = (low + 1).clamp(max=len(model_sigmas) - 1)
-    w = t - low.to(t.dtype)
-    return ((1 - w) * log_sigmas[low] + w * log_sigmas[high]).exp()
-
+    return log_sigma_at(t, model_sigmas.log()).exp()
 
 def normal(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor) -> torch.Tensor:
     """The model's own discrete sigmas at n evenly spaced timesteps from T-1 to 0 (A1111 "Uniform")."""

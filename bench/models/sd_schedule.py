@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from bench.errors import UserError
+from samplers.schedules import log_sigma_at
 
 
 def _linear(start: float, end: float, n: int) -> torch.Tensor:
@@ -61,10 +62,7 @@ def log_sigmas(alphas_cumprod: torch.Tensor) -> torch.Tensor:
 
 def abar_at(log_sigma: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """abar at fractional t: log sigma interpolated linearly between floor(t) and ceil(t) (float64)."""
-    t = t.to(torch.float64).clamp(0, len(log_sigma) - 1)
-    low, high, w = t.floor().long(), t.ceil().long(), t.frac()
-    table = log_sigma.to(t.device)
-    sigma = ((1 - w) * table[low] + w * table[high]).exp()
+    sigma = log_sigma_at(t.to(torch.float64), log_sigma.to(torch.float64)).exp()
     return 1.0 / (1.0 + sigma ** 2)
 
 
