@@ -18,9 +18,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-_TABLE = ("CREATE TABLE IF NOT EXISTS metric_references (key TEXT PRIMARY KEY, latents BLOB, "
-          "latents_shape TEXT, latents_dtype TEXT, image BLOB, image_shape TEXT, error REAL, info TEXT)")
-
 
 @dataclass(frozen=True)
 class Ref:
@@ -33,10 +30,8 @@ class Ref:
 
 
 def group_identity(cell: Any, method: str) -> str:
-    """Everything but sampler and steps that changes the reference, and how it is made."""
-    return json.dumps({"model": cell.model.key(), "prompt": cell.prompt, "negative": cell.negative_prompt,
-                       "seed": cell.seed, "cfg": cell.cfg_scale, "width": cell.width, "height": cell.height,
-                       "clip_skip": cell.clip_skip, "method": method}, sort_keys=True)
+    """Everything in the cell's id but what the user chooses (sampler, steps), and how it is made."""
+    return json.dumps({"cell": cell.task_identity(), "method": method}, sort_keys=True)
 
 
 def _blob(array: np.ndarray) -> tuple[bytes, str, str]:
@@ -50,8 +45,6 @@ class ReferenceCache:
     def __init__(self, store: Any, method: str, make: Callable[[list[Any]], list[Ref]]) -> None:
         self.store, self.method, self.make = store, method, make
         self._memory: dict[str, Ref] = {}
-        with store.db:
-            store.db.execute(_TABLE)
 
     def get(self, cells: list[Any]) -> list[Ref]:
         """The reference of each cell (cells of one batch: the same group but for the seed)."""
@@ -66,8 +59,7 @@ class ReferenceCache:
     def _lookup(self, key: str) -> bool:
         if key in self._memory:
             return True
-        row = self.store.db.execute("SELECT latents, latents_shape, latents_dtype, image, image_shape, error, "
-                                    "info FROM metric_references WHERE key = ?", (key,)).fetchone()
+        row = self.store.get_reference(key)
         if row is None:
             return False
         latents = np.frombuffer(row[0], dtype=row[2]).reshape(json.loads(row[1]))
@@ -81,9 +73,7 @@ class ReferenceCache:
             latents, latents_shape, dtype = _blob(ref.latents.numpy())
             image, image_shape, _ = _blob(ref.image)
             rows.append((key, latents, latents_shape, dtype, image, image_shape, ref.error, json.dumps(ref.info)))
-        with self.store.db:
-            self.store.db.executemany("INSERT OR REPLACE INTO metric_references VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                      rows)
+        self.store.put_references(rows)
         self._memory.update(refs)
 
 
