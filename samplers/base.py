@@ -52,13 +52,19 @@ class SampleTask:
     #: the same guided eps for a batch of ONE image (a batch shares prompt and guidance); required when
     #: a sampler runs the images one by one (`samplers.runs_one_by_one(spec)`) and the batch has several
     eps_single: EpsFn | None = None
-    #: what the adapter reports back; "nfe": evaluations per image, set when the images ran one by one
-    #: (then the model's call count is their sum, not each image's NFE)
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
-#: family adapter: (spec, task) -> clean latents [B, C, h, w]
-SampleFn = Callable[[SamplerSpec, SampleTask], "torch.Tensor"]
+@dataclass(frozen=True)
+class Sampled:
+    """What a sampler hands back: clean latents [B, C, h, w] and its model evaluations per image."""
+
+    latents: "torch.Tensor"
+    nfe: tuple[int, ...]
+
+
+#: family adapter: (spec, task) -> clean latents [B, C, h, w], or `Sampled` when it counts its own NFE
+#: (e.g. images run one by one, so the model's call count is their sum, not each image's NFE)
+SampleFn = Callable[[SamplerSpec, SampleTask], "torch.Tensor | Sampled"]
 
 
 def derive_seed(seed: int, purpose: str) -> int:

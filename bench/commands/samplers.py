@@ -65,8 +65,8 @@ def check(spec, make_task) -> str:
 
     try:
         task = make_task(3, (1, 2))
-        out = samplers.sample(spec, task)
-        nfe = task.stats.get("nfe", [task.eps.calls])[0]
+        sampled = samplers.run(spec, task)
+        out, nfe = sampled.latents, sampled.nfe[0]
         if tuple(out.shape) != tuple(task.noise.shape):
             return f"failed: output shape {tuple(out.shape)}, expected {tuple(task.noise.shape)}"
         if not bool(torch.isfinite(out).all()):

@@ -80,7 +80,7 @@ class ReferenceCache:
 def analytic_maker(model: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
     """(method id, maker) of exact ODE references on an AnalyticModel: one solve per batch of seeds."""
     from bench.metrics import ode_reference as ode
-    from bench.session import starting_noise
+    from bench.task import starting_noise
 
     method = f"pf-ode/lsoda/rtol={ode.RTOL / ode.TIGHTER:g}/v{ode.SOLVER_VERSION}"
 
@@ -103,31 +103,17 @@ def analytic_maker(model: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
 def sampler_maker(model: Any, settings: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
     """(method id, maker) of references by a deterministic sampler at many steps (any model)."""
     import samplers
-    from bench.guidance import GuidedEps
-    from bench.session import starting_noise
+    from bench.task import build_task
 
     method = f"sampler/{settings.spec.id}/{settings.steps}"
 
     def make(cells: list[Any]) -> list[Ref]:
-        first, n = cells[0], len(cells)
-        device = torch.device(model.device)
         with torch.inference_mode():
-            cond = model.encode([first.prompt] * n, clip_skip=first.clip_skip)
-            uncond = model.encode([first.negative_prompt] * n, clip_skip=first.clip_skip)
-            shape = model.latent_shape(first.height, first.width)
-            noise = torch.stack([starting_noise(c.seed, shape) for c in cells]).to(device, model.dtype)
-            eps = GuidedEps(model, cond, uncond, first.cfg_scale)
-            single = None
-            if n > 1:
-                single = GuidedEps(model, model.encode([first.prompt], clip_skip=first.clip_skip),
-                                   model.encode([first.negative_prompt], clip_skip=first.clip_skip),
-                                   first.cfg_scale)
-            task = samplers.SampleTask(eps, model.alphas_cumprod, noise, settings.steps,
-                                       tuple(c.seed for c in cells), eps_single=single)
+            task = build_task(model, cells, steps=settings.steps)
             latents = samplers.sample(settings.spec, task)
             images = model.decode(latents).cpu().numpy()
         latents = latents.detach().float().cpu()
         info = {"sampler": settings.spec.id, "steps": settings.steps}
-        return [Ref(latents[i], images[i], None, info) for i in range(n)]
+        return [Ref(latents[i], images[i], None, info) for i in range(len(cells))]
 
     return method, make
