@@ -5,7 +5,6 @@
 model evaluations per image; `sample(spec, task)` is its latents. docs/samplers.md has the
 names, the fairness rules and where the two libraries differ.
 """
-import importlib
 from dataclasses import replace
 from typing import Any
 
@@ -20,11 +19,7 @@ __all__ = ["FAMILIES", "SAMPLERS", "BadOption", "SamplerError", "SamplerSpec", "
 
 def prepare(spec: SamplerSpec):
     """The family adapter of `spec`, imported on first use (heavy libraries load here, untimed)."""
-    adapter = FAMILIES[spec.family]
-    if isinstance(adapter, str):
-        module, _, attr = adapter.partition(":")
-        adapter = FAMILIES[spec.family] = getattr(importlib.import_module(module), attr)
-    return adapter
+    return FAMILIES.get(spec.family)
 
 
 class _Counted:

@@ -99,7 +99,6 @@ def test_stiff_groups_say_so_on_their_cells(tmp_path: Path) -> None:
 
 def test_empty_prompt_has_no_alignment_and_says_why(tmp_path: Path) -> None:
     """The config refuses empty prompts; the calculator still never invents a value for one."""
-    from dataclasses import replace
 
     import numpy as np
     import torch

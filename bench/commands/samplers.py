@@ -45,7 +45,8 @@ def select(family: str | None, grep: str | None) -> list:
     from bench.errors import UserError
 
     if family is not None and family not in samplers.FAMILIES:
-        raise UserError(f"bench samplers: unknown --family {family!r}; allowed: {', '.join(samplers.FAMILIES)}")
+        raise UserError(f"bench samplers: unknown --family {family!r}; "
+                        f"allowed: {', '.join(samplers.FAMILIES.names())}")
     chosen = []
     for spec in samplers.SAMPLERS:
         names = [spec.id, spec.label, *samplers.SAMPLERS.aliases_of(spec.id)]

@@ -1,11 +1,11 @@
 """The model registry: a model kind is its YAML keys and a "module:function" loader imported on use."""
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from samplers.registry import Registry, load_attr
 from bench.validate import Where, as_bool, as_float, as_int, as_mapping, as_str, type_name
 
 
@@ -68,16 +68,17 @@ def _choice(*allowed: str) -> Callable[[Any, tuple, Where], str]:
 
 _DTYPES = _choice("float32", "float16", "bfloat16", "float64")
 
-MODEL_KINDS: dict[str, ModelKind] = {
-    "analytic": ModelKind(
+#: model kind -> how it is configured and loaded (its loader imported only when a model of it loads)
+MODEL_KINDS: Registry[ModelKind] = Registry("model kind")
+MODEL_KINDS.add("analytic", ModelKind(
         loader="bench.models.loaders:analytic",
         keys={"kind": _choice("analytic"), "label": as_str,
               "components": lambda v, p, w: as_int(v, p, w, minimum=1, maximum=64),
               "std": lambda v, p, w: as_float(v, p, w, minimum=1e-4),
               "dtype": _choice("float32", "float64")},
         defaults={"components": 4, "std": 0.1, "dtype": "float32"},
-    ),
-    "diffusers": ModelKind(
+))
+MODEL_KINDS.add("diffusers", ModelKind(
         loader="bench.models.loaders:diffusers",
         keys={"kind": _choice("diffusers"), "label": as_str, "source": as_str,
               "arch": _choice("sd15", "sd21", "sdxl", "tiny", "tiny-xl"),
@@ -86,8 +87,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
               "dtype": _DTYPES, "device": as_str, "variant": as_str, "revision": as_str,
               "allow_pickle": as_bool, "compile": as_bool,
               "prediction_type": _choice("epsilon", "v_prediction", "sample")},
-    ),
-}
+))
 
 
 def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
@@ -98,7 +98,7 @@ def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
         raise where.error(path, f"expected a model name or a mapping, got {type_name(value)}")
     kind = value.get("kind") or ("diffusers" if {"source", "arch"} & set(value) else None)
     if kind not in MODEL_KINDS:
-        raise where.error(path, f"cannot tell the model kind; give kind: one of {', '.join(MODEL_KINDS)}, "
+        raise where.error(path, f"cannot tell the model kind; give kind: one of {', '.join(MODEL_KINDS.names())}, "
                                 "or source: / arch: for a diffusers model")
     spec_keys = MODEL_KINDS[kind].keys
     as_mapping(value, path, where, {k: "" for k in spec_keys})
@@ -110,6 +110,5 @@ def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
 
 def load_model(spec: ModelSpec):
     """Import the kind's loader and build the model (slow: weights, torch)."""
-    module, _, attr = MODEL_KINDS[spec.kind].loader.partition(":")
     options = {k: v for k, v in spec.options.items() if k not in NOT_IDENTITY}
-    return getattr(importlib.import_module(module), attr)(options)
+    return load_attr(MODEL_KINDS[spec.kind].loader)(options)
