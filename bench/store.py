@@ -45,17 +45,28 @@ class Store:
         self.db = connection
 
     @classmethod
-    def open(cls, run_dir: str | Path, create: bool = True) -> "Store":
+    def open(cls, run_dir: str | Path, create: bool = True, readonly: bool = False) -> "Store":
+        """Open (or create) a run's store; `readonly` writes nothing at all (bench.store_open)."""
+        from bench.store_open import check_readable, connect_readonly, damaged
+
         run_dir = Path(run_dir)
         path = run_dir / "results.sqlite"
-        if not create and not path.exists():
+        if (readonly or not create) and not path.is_file():
             raise UserError(f"{run_dir}: not a run directory (no results.sqlite)")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(run_dir, db)
-        store._migrate()
+        try:
+            if readonly:
+                store = cls(run_dir, connect_readonly(path))
+                check_readable([n for n, _ in COLUMNS], [r[1] for r in store.db.execute("PRAGMA table_info(cells)")],
+                               run_dir)
+                return store
+            run_dir.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            store = cls(run_dir, db)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(path, exc) from None
         if create:
             for partial in (run_dir / "images").glob(".*.tmp"):  # a write cut short by a kill
                 partial.unlink(missing_ok=True)
@@ -172,9 +183,13 @@ def results_frame(store: Store):
 
 def load_results(run_dir: str | Path):
     """`bench.load_results(run_dir)`: the run's cells as a pandas DataFrame."""
-    store = Store.open(run_dir, create=False)
+    store = Store.open(run_dir, readonly=True)
     try:
         return results_frame(store)
+    except sqlite3.DatabaseError as exc:
+        from bench.store_open import damaged
+
+        raise damaged(store.run_dir / "results.sqlite", exc) from None
     finally:
         store.close()
 
@@ -187,6 +202,11 @@ def export(store: Store) -> list[Path]:
     for name in ("sample_s_repeats", "fingerprint", "notes"):
         if name in flat:
             flat[name] = flat[name].map(lambda v: json.dumps(v) if v is not None else None)
-    flat.to_csv(csv_path, index=False)
-    flat.to_parquet(parquet_path, index=False)
+    from bench.csvsafe import escape_frame
+    from bench.safe_write import atomic_path
+
+    with atomic_path(csv_path, "results.csv") as tmp:  # a full disk leaves the old file, not a 0-byte one
+        escape_frame(flat).to_csv(tmp, index=False)
+    with atomic_path(parquet_path, "results.parquet") as tmp:
+        flat.to_parquet(tmp, index=False)
     return [csv_path, parquet_path]
