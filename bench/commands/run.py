@@ -53,8 +53,8 @@ def _run(config, args: argparse.Namespace) -> int:
 
     check_writable_folder(config.output, "the run")
     cells = expand(config)
-    _warn(setting_warnings(config) + resume_warnings(config, store_rows(config.output), {c.id for c in cells}))
     with run_lock(config.output, wait=args.wait), disk_full_said(config, cells):
+        _warn(setting_warnings(config) + resume_warnings(config, store_rows(config.output), {c.id for c in cells}))
         result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
           f"{result.failed} failed -> {result.run_dir}")
@@ -78,10 +78,12 @@ def disk_full_said(config, cells) -> Iterator[None]:
     the run folder, its free space and about what the unfinished cells need."""
     from bench.errors import UserError
 
+    import sqlite3
+
     try:
         yield
-    except (OSError, UserError) as exc:
-        if getattr(exc, "errno", getattr(exc, "os_errno", None)) != errno.ENOSPC:
+    except (OSError, UserError, sqlite3.OperationalError) as exc:
+        if not _disk_full(exc):
             raise
         from bench.diskspace import disk_full_line, needed_bytes
         from bench.plan import store_rows
@@ -90,3 +92,9 @@ def disk_full_said(config, cells) -> Iterator[None]:
         left = sum(c.id not in done for c in cells)
         width, height = max(config.sizes, key=lambda s: s[0] * s[1])
         raise UserError(disk_full_line(config.output, needed_bytes(config.output, left, width, height))) from None
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC from the OS (or kept on a UserError by bench.safe_write), or SQLite's SQLITE_FULL."""
+    code = getattr(exc, "errno", None) or getattr(exc, "os_errno", None)
+    return code == errno.ENOSPC or getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
