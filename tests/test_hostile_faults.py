@@ -93,10 +93,14 @@ def test_disk_full_during_export_keeps_the_previous_exports(tiny_run, tmp_path, 
 def test_a_second_run_on_a_busy_folder_is_refused_in_one_line(tiny_run, tmp_path, capsys):
     config, good = tiny_run
     run = copy_run(good, tmp_path / "run")
+    from bench.store import Store
+
     with run_lock(run):
+        writer = Store.open(run)  # as the busy run has it open
         before = snapshot(tmp_path)
         assert_refused(cli(capsys, "run", config, "-o", run, "--no-progress"), "in use by another", "--wait")
         assert snapshot(tmp_path) == before
+        writer.close()
 
 
 def test_wait_queues_behind_the_busy_run(tiny_run, tmp_path, capsys):
@@ -198,7 +202,7 @@ def test_a_closed_pipe_exits_141_without_a_traceback():
 def test_csv_cells_are_escaped_against_formulas_parquet_keeps_raw_values(tmp_path, capsys):
     prompts = ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTab", "a red circle"]
     config = write(tmp_path / "b.yaml", TINY.replace("[a red circle]", json.dumps(prompts))
-                   .replace("[2, 3]", "[2]").replace("[1, 2]", "[1]"))
+                   .replace("[2, 3]", "[2]").replace("[1, 2]", "[1]") + "metrics: []\n")  # timing only: fast
     assert cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress", "--no-report").code == 0
     csv = pd.read_csv(tmp_path / "run" / "results.csv")
     assert sorted(csv.prompt) == sorted("'" + p if p[0] in "=+-@\t" else p for p in prompts)
@@ -222,7 +226,7 @@ def test_settings_that_do_nothing_and_resume_changes_are_warned(tiny_run, tmp_pa
     config, good = tiny_run
     run = copy_run(good, tmp_path / "run")
     changed = (config.read_text().replace("[2, 3]", "[2]").replace("batch_size: 2", "batch_size: 1")
-               .replace("[a red circle]", "[a red circle, zebra]") + "clip_skip: [1, 2]\nrepeats: 2\n")
+               .replace("[a red circle]", "[a red circle, zebra]") + "clip_skip: [1, 2]\nrepeats: 2\nmetrics: []\n")
     result = cli(capsys, "run", write(tmp_path / "c.yaml", changed), "-o", run, "--no-progress", "--no-report")
     warnings = [line for line in result.err.splitlines() if line.startswith("warning: ")]
     text = "\n".join(warnings)

@@ -58,6 +58,7 @@ def test_a_store_of_another_program_is_one_line(tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow  # builds reports (matplotlib): several seconds
 def test_readers_write_nothing_in_the_run_folder(tiny_run, tmp_path, capsys):
     """check, baseline, load_results and report -o elsewhere: not even SQLite's -wal/-shm side files."""
     run = copy_run(tiny_run[1], tmp_path / "run")
@@ -122,7 +123,7 @@ def test_a_baseline_with_wrong_types_is_refused_naming_cell_and_key(tiny_run, tm
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("data", [b"\xff\xfe{}", b"[" * 100000 + b"]" * 100000, b""])
+@pytest.mark.parametrize("data", [b"\xff\xfe{}", b"[" * 100000 + b"]" * 100000, b""], ids=["latin", "deep", "empty"])
 def test_an_unreadable_baseline_is_one_line(tiny_run, tmp_path, capsys, data):
     baseline = write(tmp_path / "b.json", data)
     before = snapshot(tmp_path)
@@ -144,6 +145,7 @@ def test_a_truncated_png_reruns_its_cell_on_resume(tiny_run, tmp_path, capsys):
     assert png_intact(victim)
 
 
+@pytest.mark.slow  # builds reports (matplotlib): several seconds
 def test_report_survives_a_broken_png_with_a_placeholder(tiny_run, tmp_path, capsys):
     run = copy_run(tiny_run[1], tmp_path / "run")
     for i, png in enumerate(sorted((run / "images").glob("*.png"))[:2]):

@@ -53,8 +53,8 @@ def _run(config, args: argparse.Namespace) -> int:
 
     check_writable_folder(config.output, "the run")
     cells = expand(config)
+    _warn(setting_warnings(config) + resume_warnings(config, store_rows(config.output), {c.id for c in cells}))
     with run_lock(config.output, wait=args.wait), disk_full_said(config, cells):
-        _warn(setting_warnings(config) + resume_warnings(config, store_rows(config.output), {c.id for c in cells}))
         result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
           f"{result.failed} failed -> {result.run_dir}")
