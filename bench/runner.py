@@ -49,8 +49,10 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
                 failed += run_model(config, model_spec, model_cells, store, bar, argv or [])
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
-        export(store)
-        store.close()
+        try:
+            export(store)
+        finally:
+            store.close()  # also when the export fails (a full disk): no connection left open
 
 
 def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress,
