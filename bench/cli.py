@@ -1,13 +1,18 @@
 """`bench`: a thin CLI over callable commands (asv-style). Heavy modules load only inside commands.
 
 Each command is a module in `bench.commands` with `add_arguments(parser)` and `run(args) -> int`.
-A `UserError` anywhere prints one line and exits 2, never a traceback.
+A `UserError` anywhere prints one line and exits 2, never a traceback. The module itself imports only
+`sys` (argparse and the commands load inside `main`, within its Ctrl-C handler), so an interrupt in the
+first tenth of a second is one line too; only the interpreter's own start-up, before any of this code
+runs, is out of reach.
 """
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 #: command -> (module in bench.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,6 +36,9 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(prog="bench", description="Benchmark and compare diffusion samplers.")
     parser.add_argument("--version", action="version", version=f"samplerbench {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         command = f"bench {args.command}"
+        import importlib
+
         module = importlib.import_module(f"bench.commands.{COMMANDS[args.command][0]}")
         status = module.run(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at interpreter exit

@@ -64,4 +64,4 @@ def check_readable(columns: list[str], found: list[str], run_dir: Path) -> None:
         raise UserError(f"{run_dir}: results.sqlite has no cells table: not a samplerbench run")
     if found != columns:
         raise UserError(f"{run_dir}: results.sqlite was written by another samplerbench version (its columns "
-                        "differ); run `bench run` on it once with this version, or use a matching version")
+                        "differ); read it with the version that wrote it")

@@ -175,15 +175,23 @@ def _cli_process(*argv: str, **kwargs) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.1, 0.3, 0.8, 1.5, 3.0])
+@pytest.mark.parametrize("delay", [0.02, 0.06, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.5, 3.0])
 def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, delay):
+    """Any moment once samplerbench code runs; the interpreter's own start-up (`site`, its .pth files:
+    about 0.1 s here, before bench/cli.py is read) is Python's and may still print its traceback."""
     config = write(tmp_path / "b.yaml", TINY)
     process = _cli_process("run", str(config), "-o", str(tmp_path / "run"), "--no-report",
                            stdout=subprocess.DEVNULL)
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    if process.returncode == -signal.SIGINT and len(lines) == 1 and "interrupted" in lines[0]:
+        return  # our line, then CPython re-raised SIGINT at exit (a shell sees 130 either way)
+    if "Traceback" in err or process.returncode == -signal.SIGINT:
+        ours = [line for line in err.splitlines() if line.strip().startswith("File") and str(ROOT) in line]
+        assert not ours and ("site" in err or not err), (process.returncode, err)  # the interpreter's start-up
+        return
     assert process.returncode in (130, 0), (process.returncode, err)  # 0: it had finished already
     if process.returncode == 130:
         assert [line for line in err.splitlines() if "interrupted" in line]

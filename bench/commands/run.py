@@ -44,7 +44,6 @@ def _run(config, args: argparse.Namespace) -> int:
     from bench.failures import failure_lines
     from bench.lock import run_lock
     from bench.matrix import expand
-    from bench.plan import store_rows
     from bench.runner import run as run_benchmark
     from bench.safe_write import check_writable_folder
     from bench.setting_warnings import resume_warnings, setting_warnings
@@ -53,7 +52,7 @@ def _run(config, args: argparse.Namespace) -> int:
 
     check_writable_folder(config.output, "the run")
     cells = expand(config)
-    _warn(setting_warnings(config) + resume_warnings(config, store_rows(config.output), {c.id for c in cells}))
+    _warn(setting_warnings(config) + resume_warnings(config, _stored_rows(config.output), {c.id for c in cells}))
     with run_lock(config.output, wait=args.wait), disk_full_said(config, cells):
         result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
@@ -76,9 +75,9 @@ def _run(config, args: argparse.Namespace) -> int:
 def disk_full_said(config, cells) -> Iterator[None]:
     """Turn a full disk (OSError ENOSPC, or a write already turned into a UserError) into one line naming
     the run folder, its free space and about what the unfinished cells need."""
-    from bench.errors import UserError
-
     import sqlite3
+
+    from bench.errors import UserError
 
     try:
         yield
@@ -98,3 +97,15 @@ def _disk_full(exc: BaseException) -> bool:
     """ENOSPC from the OS (or kept on a UserError by bench.safe_write), or SQLite's SQLITE_FULL."""
     code = getattr(exc, "errno", None) or getattr(exc, "os_errno", None)
     return code == errno.ENOSPC or getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+
+
+def _stored_rows(output) -> list[dict]:
+    """The rows already in the output folder, for the resume warnings; a store that cannot be read here is
+    left to the runner, whose own open says what is wrong with it."""
+    from bench.errors import UserError
+    from bench.plan import store_rows
+
+    try:
+        return store_rows(output)
+    except UserError:
+        return []
