@@ -58,10 +58,14 @@ def _private_copy(path: Path, wal: Path) -> sqlite3.Connection:
     return sqlite3.connect(folder / path.name)
 
 
+class StoreVersionError(UserError):
+    """A results store of another samplerbench version: readable only by that version."""
+
+
 def check_readable(columns: list[str], found: list[str], run_dir: Path) -> None:
     """A reader can only read the columns this version writes (migrating would be a write)."""
     if not found:
         raise UserError(f"{run_dir}: results.sqlite has no cells table: not a samplerbench run")
     if found != columns:
-        raise UserError(f"{run_dir}: results.sqlite was written by another samplerbench version (its columns "
+        raise StoreVersionError(f"{run_dir}: results.sqlite was written by another samplerbench version (its columns "
                         "differ); read it with the version that wrote it")

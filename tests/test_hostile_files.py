@@ -6,10 +6,10 @@ import json
 import sqlite3
 
 import pytest
+from hostile_helpers import assert_refused, cli, copy_run, snapshot, write
 
 import bench
 from bench.errors import UserError
-from hostile_helpers import assert_refused, cli, copy_run, snapshot, write
 
 GARBAGE = {
     "truncated": lambda data: data[: len(data) // 3],
@@ -137,7 +137,7 @@ def test_a_truncated_png_reruns_its_cell_on_resume(tiny_run, tmp_path, capsys):
 
     config, good = tiny_run
     run = copy_run(good, tmp_path / "run")
-    victim = sorted((run / "images").glob("*.png"))[0]
+    victim = min((run / "images").glob("*.png"))
     victim.write_bytes(victim.read_bytes()[:60])
     assert not png_intact(victim)
     result = cli(capsys, "run", config, "-o", run, "--no-progress", "--no-report")
@@ -162,7 +162,7 @@ def test_report_survives_a_broken_png_with_a_placeholder(tiny_run, tmp_path, cap
 def test_png_check_accepts_whole_files_only(tmp_path, tiny_run):
     from bench.pngcheck import png_intact
 
-    whole = sorted((tiny_run[1] / "images").glob("*.png"))[0]
+    whole = min((tiny_run[1] / "images").glob("*.png"))
     data = whole.read_bytes()
     assert png_intact(whole)
     for name, bad in {"short": data[:-1], "empty": b"", "not-png": b"x" * 100, "tail-only": data[-12:]}.items():

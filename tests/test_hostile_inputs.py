@@ -6,9 +6,9 @@ import os
 import time
 
 import pytest
+from hostile_helpers import TINY, assert_refused, cli, snapshot, write
 
 from bench import plan
-from hostile_helpers import TINY, assert_refused, cli, snapshot, write
 
 # (name, file content, words the one-line error must contain)
 BAD_FILES = [

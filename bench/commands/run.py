@@ -100,12 +100,12 @@ def _disk_full(exc: BaseException) -> bool:
 
 
 def _stored_rows(output) -> list[dict]:
-    """The rows already in the output folder, for the resume warnings; a store that cannot be read here is
-    left to the runner, whose own open says what is wrong with it."""
-    from bench.errors import UserError
+    """The rows already in the output folder, for the resume warnings. A damaged store is refused here,
+    before anything opens it for writing; one of another version is left to the runner's own open."""
     from bench.plan import store_rows
+    from bench.store_open import StoreVersionError
 
     try:
         return store_rows(output)
-    except UserError:
+    except StoreVersionError:
         return []

@@ -245,8 +245,8 @@ def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
 
         try:
             with safe_open(str(path), framework="pt") as f:
-                return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-        except Exception as err:  # SafetensorError, OSError...: a renamed pickle, a truncated download
+                return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - not a dict
+        except Exception as err:  # noqa: BLE001  # SafetensorError, OSError...: a renamed pickle, a truncated download
             raise UserError(f"model.source: {path} is not a safetensors file ({_first_line(err)}); a renamed "
                             ".ckpt/.pt pickle or a cut-short download?") from None
     from diffusers.loaders.single_file_utils import load_single_file_checkpoint
