@@ -143,7 +143,7 @@ def test_baseline_write_failure_names_the_folder_and_leaves_nothing(tiny_run, tm
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", ["report", "schema", "check"])
+@pytest.mark.parametrize("command", ["report", "schema", "check", "junit", "markdown"])
 def test_outputs_into_a_file_or_folder_are_one_line(tiny_run, tmp_path, capsys, command):
     _, run = tiny_run
     blocker = write(tmp_path / "taken", "x")
@@ -151,6 +151,13 @@ def test_outputs_into_a_file_or_folder_are_one_line(tiny_run, tmp_path, capsys, 
     folder.mkdir()
     before, run_before = snapshot(tmp_path), snapshot(run)
     argv = {"report": ["report", run, "-o", blocker], "schema": ["schema", "-o", folder],
-            "check": ["check", run, "--baseline", blocker]}[command]
+            "check": ["check", run, "--baseline", blocker]}.get(command)
+    if argv is None:  # a good check whose extra output goes into a folder: the table, then one error line
+        assert cli(capsys, "baseline", run, "-o", tmp_path / "b.json").code == 0
+        before = snapshot(tmp_path)
+        result = cli(capsys, "check", run, "--baseline", tmp_path / "b.json", f"--{command}", folder)
+        assert result.code == 2 and "Traceback" not in result.err and len(result.lines) == 1
+        assert "is a folder" in result.lines[0] and snapshot(tmp_path) == before
+        return
     assert_refused(cli(capsys, *argv))
     assert snapshot(tmp_path) == before and snapshot(run) == run_before
