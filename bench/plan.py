@@ -25,7 +25,9 @@ def cell_count(config) -> int:
 
 
 def describe_count(config) -> str:
-    lengths = [f"{n} {axis.replace('_', ' ')}" for axis, n in axis_lengths(config).items() if n > 1]
+    from bench.record import AXES
+
+    lengths = [f"{n} {AXES[axis].key.replace('_', ' ')}" for axis, n in axis_lengths(config).items() if n > 1]
     return f"{cell_count(config):,} cells" + (f" ({' x '.join(lengths)})" if lengths else "")
 
 

@@ -82,11 +82,18 @@ class Store:
         found = {r[1] for r in self.db.execute("PRAGMA table_info(cells)")}
         if not found:
             raise UserError(f"{self.run_dir}: results.sqlite has no cells table: not a samplerbench run")
+        self._check_foreign(found)
         version = self.get_meta("schema_version")
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise UserError(f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
                             f"{SCHEMA_VERSION}; use a newer samplerbench")
         return version != SCHEMA_VERSION or any(c.name not in found for c in record.columns())
+
+    def _check_foreign(self, found: set[str]) -> None:
+        """Every release's cells table has the record's head columns; a table without them is not ours."""
+        if found and not {c.name for c in record.HEAD} <= found:
+            raise UserError(f"{self.run_dir}: results.sqlite was written by another program or by another samplerbench "
+                            "version (its cells table lacks cell_id/status); use a new output directory")
 
     def _migrate(self) -> None:
         """Create the tables, add columns declared since the store was made, and upgrade old versions."""
@@ -97,6 +104,7 @@ class Store:
                 self.db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
             self.db.execute(f"CREATE TABLE IF NOT EXISTS cells ({', '.join(map(_column_sql, declared))})")
             found = {r[1] for r in self.db.execute("PRAGMA table_info(cells)")}
+            self._check_foreign(found)
             for c in declared:
                 if c.name not in found:
                     self.db.execute(f"ALTER TABLE cells ADD COLUMN {c.name} {c.sql}")

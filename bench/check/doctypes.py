@@ -63,6 +63,10 @@ def metrics(cell: dict) -> dict[str, float | None]:
     return {str(k): None if v is None else finite(v, f"metrics.{k}") for k, v in value.items()}
 
 
+def _plain(item: Any) -> bool:
+    return item is None or isinstance(item, (str, int, float, bool))
+
+
 def params(cell: dict) -> dict[str, Any]:
     value = cell.get("params")
     if value is None:
@@ -70,7 +74,7 @@ def params(cell: dict) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DocumentError("params", f"expected a mapping, got {_show(value)}")
     for key, item in value.items():
-        if item is not None and not isinstance(item, (str, int, float, bool)):
+        if not _plain(item) and not (isinstance(item, dict) and all(_plain(v) for v in item.values())):
             raise DocumentError(f"params.{key}", f"expected a plain value, got {_show(item)}")
     return dict(value)
 

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(config, args: argparse.Namespace) -> int:
     from bench.failures import failure_lines
-    from bench.lock import run_lock
+    from bench.lock import run_lock, writer_active
     from bench.matrix import expand
     from bench.runner import run as run_benchmark
     from bench.safe_write import check_writable_folder
@@ -52,8 +52,11 @@ def _run(config, args: argparse.Namespace) -> int:
 
     check_writable_folder(config.output, "the run")
     cells = expand(config)
-    _warn(setting_warnings(config) + resume_warnings(config, _stored_rows(config.output), {c.id for c in cells}))
+    # a damaged store is refused before anything writes; a busy one is not read until its run ends
+    rows = None if writer_active(config.output) else _stored_rows(config.output)
     with run_lock(config.output, wait=args.wait), disk_full_said(config, cells):
+        rows = _stored_rows(config.output) if rows is None else rows
+        _warn(setting_warnings(config) + resume_warnings(config, rows, {c.id for c in cells}))
         result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
           f"{result.failed} failed -> {result.run_dir}")
