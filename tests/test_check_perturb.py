@@ -48,6 +48,7 @@ def recorded(tmp_path_factory) -> tuple[Path, Path]:
     return config, root / "baseline.json"
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_rerun_from_scratch_matches_the_baseline(recorded, tmp_path, capsys):
     config, baseline = recorded
     bench_run(config, tmp_path / "again")
@@ -57,6 +58,7 @@ def test_rerun_from_scratch_matches_the_baseline(recorded, tmp_path, capsys):
     assert "PASS" in out and "12 cell(s) compared" in out
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_perturbed_euler_fails_on_its_cells_only(recorded, tmp_path, monkeypatch, capsys):
     config, baseline = recorded
     import samplers.kdiffusion

@@ -207,6 +207,7 @@ def test_tiny_xl_encode_matches_diffusers_encode_prompt(tiny_xl):
 
 # ---------------------------------------------------------------- CFG batching and schedules
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_concat_cond_makes_cfg_one_call_equal_to_two(tiny):
     uncond, cond = tiny.encode([""]), tiny.encode(["a cat"])
     x = torch.randn(2, *tiny.latent_shape(64, 64))  # two seeds of one prompt
@@ -269,6 +270,7 @@ class _CFG(torch.nn.Module):
         return uncond + self.scale * (cond - uncond)
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 @pytest.mark.parametrize("fixture", ["tiny", "tiny_xl"])
 def test_k_diffusion_euler_runs_the_model_with_cfg(fixture, request):
     from k_diffusion.external import DiscreteEpsDDPMDenoiser

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from PIL import Image
 
@@ -28,6 +29,7 @@ def write(tmp_path: Path, **overrides) -> Path:
     return path
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_tiny_random_sd_runs_both_families_into_store_and_report(tmp_path):
     assert main(["run", str(write(tmp_path)), "--no-progress"]) == 0
     frame = bench.load_results(tmp_path / "run")
@@ -44,6 +46,7 @@ def test_tiny_random_sd_runs_both_families_into_store_and_report(tmp_path):
     assert "random weights" in html.lower()
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_same_noise_same_image_in_both_families_for_the_same_algorithm(tmp_path):
     """k-diffusion Euler and diffusers' EulerDiscrete (linspace) solve the same ODE from the same noise."""
     assert main(["run", str(write(tmp_path, samplers=["Euler", "EulerDiscreteScheduler"], steps=[8])),
@@ -64,6 +67,7 @@ def test_clip_skip_is_an_axis_and_changes_the_image(tmp_path):
     assert one != two
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_unreachable_hub_is_one_line_exit_2(tmp_path):
     path = write(tmp_path, model={"source": "some-org/some-model-that-is-not-cached"})
     result = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(path)], capture_output=True,
@@ -73,6 +77,7 @@ def test_unreachable_hub_is_one_line_exit_2(tmp_path):
     assert "some-org/some-model-that-is-not-cached" in result.stderr
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_gpu_check_script_runs_on_cpu_with_tiny_models():
     result = subprocess.run([sys.executable, "perf/gpu_check.py", "--tiny", "--repeats", "1"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)

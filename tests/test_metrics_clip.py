@@ -98,6 +98,7 @@ def test_unknown_clip_model_is_a_located_user_error(tmp_path: Path, capsys) -> N
     assert f"{path}:" in err and "clip" in err and "ViT-B-32" in err
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_sampler_reference_on_a_diffusers_model(tmp_path: Path) -> None:
     """ref_rmse / ref_psnr against a Heun-style deterministic reference, on a tiny random SD: the cell
     run by the reference sampler at its steps is the reference itself (0 and inf), others are not."""

@@ -43,6 +43,7 @@ def test_alignment_is_the_models_concept_posterior(model, exact, prompt) -> None
     assert ((expected > 1e-6) & (expected < 1 - 1e-6)).any()  # the blends test more than 0 and 1
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_alignment_near_one_for_references_and_near_chance_for_noise(model, exact) -> None:
     seeds = [1, 2]
     start = torch.stack([starting_noise(s, (3, H, W)) for s in seeds])

@@ -52,6 +52,7 @@ def test_reference_range_is_the_k_samplers_sigma_range() -> None:
     assert problem.sigma_min == pytest.approx(float(denoiser.sigma_min), rel=1e-12)
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 @pytest.mark.parametrize("prompt, cfg", [("a red circle", 7.0), ("a purple ring on white", 7.0)])
 def test_reference_error_is_tiny_and_honest(prompt: str, cfg: float) -> None:
     """The reported error is far below any sampler's (~1e-4 at best), and a 1000x tighter solve agrees
@@ -66,6 +67,7 @@ def test_reference_error_is_tiny_and_honest(prompt: str, cfg: float) -> None:
     assert (gap <= 10 * torch.tensor(ref.errors) + 1e-12).all(), (gap, ref.errors)
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_fine_sampler_converges_to_the_reference_in_full_space() -> None:
     """DPM++ 2M Karras on the float64 model at 16x16 (3072 values: the solve is projected) approaches
     the reference as its steps double, by about its second order."""

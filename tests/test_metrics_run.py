@@ -55,6 +55,7 @@ def test_default_analytic_metrics_notes_and_cached_references(tmp_path: Path) ->
     assert set(seconds) == {"ode_error", "alignment", "fidelity", "coverage"}
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_extended_run_reuses_references_and_completes_coverage_across_batches(tmp_path, monkeypatch) -> None:
     assert main(["run", str(write(tmp_path, samplers=["Euler"])), "--no-progress", "--no-report"]) == 0
     before = bench.load_results(tmp_path / "run").set_index("cell_id").ode_error

@@ -70,6 +70,7 @@ def test_a_cell_needs_exactly_the_declared_axes():
         Cell.of(prompt="a red circle")
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_a_test_declared_axis_reaches_store_grids_report_and_check(tmp_path, lighting_axis, capsys):
     base = write_config(tmp_path / "a.yaml", lighting=["day", "dusk"], seeds=[1, 2], samplers=["Euler"])
     run_dir = tmp_path / "run"

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import spine_helpers
 import torch
 from PIL import Image
+from spine_helpers import register_test_family, unregister_test_family, write_config
 
 import bench
-import spine_helpers
 from bench.cli import main
 from bench.config import load_config
 from bench.pnginfo import parse_parameters, read_parameters
 from bench.runner import run
-from spine_helpers import register_test_family, unregister_test_family, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +45,7 @@ def test_every_sampler_gets_the_same_starting_noise(tmp_path):
     assert list(euler.fingerprint) == list(recorded.fingerprint)  # same noise, same maths, same image
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_an_image_does_not_depend_on_its_batch(tmp_path):
     def images(batch_size: int, name: str) -> dict:
         config = load_config(write_config(tmp_path / f"{name}.yaml", batch_size=batch_size,
@@ -59,6 +60,7 @@ def test_an_image_does_not_depend_on_its_batch(tmp_path):
         assert np.array_equal(image, together[cell_id]), cell_id
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_nan_and_exceptions_fail_their_cells_only(tmp_path, capsys):
     register_test_family()
     path = write_config(tmp_path / "b.yaml", samplers=["Euler", "test nan2", "test raises"])
@@ -99,6 +101,7 @@ sys.exit(main(["run", {config!r}, "--no-progress"]))
 """
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_duplicated(tmp_path):
     path = write_config(tmp_path / "b.yaml", samplers=["test slow", "Euler"], batch_size=1,
                         seeds=[1, 2, 3, 4])
@@ -144,6 +147,7 @@ def test_png_carries_a1111_parameters_that_round_trip(tmp_path):
     assert params["CFG scale"] == "7.0" and params["Cell id"] == row.cell_id
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_results_frame_and_exports(tmp_path):
     path = write_config(tmp_path / "b.yaml", repeats=3)
     assert main(["run", str(path), "--no-progress"]) == 0
@@ -169,6 +173,7 @@ def test_help_does_not_import_torch():
     assert out.strip().endswith("CLEAN") and "usage: bench" in out
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_bench_run_end_to_end_in_a_process(tmp_path):
     path = write_config(tmp_path / "b.yaml")
     result = subprocess.run(["bench", "run", str(path)], capture_output=True, text=True, timeout=120)

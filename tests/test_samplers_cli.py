@@ -1,17 +1,17 @@
 """`bench samplers`, `bench agree`, and samplers that run image by image through the real runner."""
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
+
+import pytest
+from spine_helpers import write_config
 
 import bench
 import samplers
 from bench.cli import main
 from bench.config import load_config
 from bench.runner import run
-from spine_helpers import write_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -62,6 +62,7 @@ def test_bench_agree(capsys):
     assert "DPM++ 2M Karras" in out and "same algorithm; diffusers rounds timesteps" in out
 
 
+@pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_one_by_one_samplers_in_the_runner_record_each_images_nfe(tmp_path):
     def frame(batch_size: int):
         config = load_config(write_config(
