@@ -104,9 +104,9 @@ class ModelSession:
             single = GuidedEps(self.model, self.encode(first.prompt, first.clip_skip, 1)[0],
                                self.encode(first.negative_prompt, first.clip_skip, 1)[0], first.cfg_scale)
         noise = self.noise([c.seed for c in cells], self.model.latent_shape(first.height, first.width))
-        task = samplers.SampleTask(GuidedEps(self.model, cond, uncond, first.cfg_scale),
-                                   self.model.alphas_cumprod, noise, first.steps,
-                                   tuple(c.seed for c in cells), eps_single=single)
+        guided = GuidedEps(self.model, cond, uncond, first.cfg_scale)
+        task = samplers.SampleTask(guided, self.model.alphas_cumprod, noise, first.steps,
+                                   tuple(c.seed for c in cells), eps_single=single, eps_pair=guided.with_uncond)
         return task, encode_s + uncond_s
 
     def _run_batch(self, cells: list[Cell], repeats: int) -> list[CellOutcome]:

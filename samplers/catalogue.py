@@ -18,15 +18,18 @@ from samplers.k_table import K_ALGORITHMS, PER_IMAGE
 from samplers.names import aliases, display_label
 from samplers.registry import Registry, UnknownName, normalise
 from samplers.schedule_names import ALL_SCHEDULES
+from samplers.solvers_table import EXTRA_ALIASES, PAPER_ALGORITHMS
 
 #: family -> adapter, or "module:function" imported only when a sampler of that family first runs
 FAMILIES: dict[str, Any] = {
     "k": "samplers.kdiffusion:sample",
     "diffusers": "samplers.diffusers_schedulers:sample",
+    "paper": "samplers.kdiffusion:sample",  # implemented here from the papers, in k-diffusion's convention
 }
 
 #: family -> its algorithm table
-TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS}
+TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS,
+                                             "paper": PAPER_ALGORITHMS}
 
 SAMPLERS: Registry[SamplerSpec] = Registry("sampler")
 
@@ -51,6 +54,8 @@ def _register(family: str, algo: Algorithm) -> None:
 for _family, _table in TABLES.items():
     for _algo in _table.values():
         _register(_family, _algo)
+for _alias, _canonical in EXTRA_ALIASES.items():
+    SAMPLERS.alias(_alias, _canonical)
 
 
 def algorithm_of(spec: SamplerSpec) -> Algorithm | None:

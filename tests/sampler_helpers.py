@@ -15,7 +15,9 @@ def make_task(model, seeds: tuple[int, ...], steps: int = STEPS) -> samplers.Sam
     def eps(n: int) -> GuidedEps:
         return GuidedEps(model, model.encode([PROMPT] * n), model.encode([""] * n), 7.0)
     noise = torch.stack([starting_noise(s, model.latent_shape(SIZE, SIZE)) for s in seeds])
-    return samplers.SampleTask(eps(len(seeds)), model.alphas_cumprod, noise, steps, seeds, eps_single=eps(1))
+    guided = eps(len(seeds))
+    return samplers.SampleTask(guided, model.alphas_cumprod, noise, steps, seeds, eps_single=eps(1),
+                               eps_pair=guided.with_uncond)
 
 
 def nfe_of(task: samplers.SampleTask) -> list[int]:

@@ -30,8 +30,9 @@ def analytic_tasks(size: int = 8, prompt: str = "a red circle", cfg_scale: float
 
     def make(steps: int, seeds: tuple[int, ...]) -> samplers.SampleTask:
         noise = torch.stack([starting_noise(s, shape) for s in seeds])
-        return samplers.SampleTask(eps_for(len(seeds)), model.alphas_cumprod, noise, steps, tuple(seeds),
-                                   eps_single=eps_for(1))
+        guided = eps_for(len(seeds))
+        return samplers.SampleTask(guided, model.alphas_cumprod, noise, steps, tuple(seeds),
+                                   eps_single=eps_for(1), eps_pair=guided.with_uncond)
     return make
 
 
