@@ -1,4 +1,5 @@
-"""`bench samplers`: every registered sampler with its names, or one sampler with its options.
+"""`bench samplers`: the coverage of each UI's menu, then every registered sampler with its names, or one
+sampler with its options.
 
 The plain listing imports no torch (names and specs are pure data); `--check` runs each listed
 sampler for 3 steps on the analytic model and says ok or why it failed; without it: "not checked".
@@ -114,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
 
         make_task = analytic_tasks(8)
     if not (args.family or args.grep):
+        from samplers.menus import summary_lines
+
+        print("\n".join(summary_lines()) + "\n")
         print("\n".join(webui_lines()) + "\n")
     import samplers
 
