@@ -135,7 +135,7 @@ def summary_lines(results: list[Coverage] | None = None) -> list[str]:
     for c in results:
         if c.kind == "pairs":  # grouped: the schedulers a range-only sampler cannot take
             ranged: dict[str, list[str]] = {}
-            for pair, why in c.missing.items():
+            for pair in c.missing:
                 if not pair.endswith("/*"):
                     ranged.setdefault(pair.split("/")[0], []).append(pair.split("/")[1])
             lines += [f"  not covered, {c.menu} pairs {name}/{{{','.join(s)}}}: ComfyUI takes the sigma range "

@@ -105,11 +105,8 @@ def sample_dpmpp_2m_cfg_pp(model, x, sigmas, extra_args=None, callback=None, dis
     return x
 
 
-@torch.no_grad()
-def sample_res_multistep_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=0.0,
-                                s_noise=1.0, noise_sampler=None, denoise_pair=None):
-    """RES multistep (Zhang et al. 2023, arXiv:2308.02157) from the CFG++ point x~; eta > 0 adds the
-    ancestral split (res_multistep_ancestral_cfg_pp)."""
+def _res_multistep(x, sigmas, callback, disable, eta, s_noise, noise_sampler, denoise_pair):
+    """RES multistep (Zhang et al. 2023, arXiv:2308.02157) from the CFG++ point x~, ancestral when eta > 0."""
     noise_sampler = _noise_sampler(x, noise_sampler) if eta > 0 else noise_sampler
     previous = None
     for i in trange(len(sigmas) - 1, disable=disable):
@@ -125,11 +122,16 @@ def sample_res_multistep_cfg_pp(model, x, sigmas, extra_args=None, callback=None
 
 
 @torch.no_grad()
+def sample_res_multistep_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None, denoise_pair=None):
+    """RES multistep (Zhang et al. 2023, arXiv:2308.02157) from the CFG++ point x~ (arXiv:2406.08070)."""
+    return _res_multistep(x, sigmas, callback, disable, 0.0, 1.0, None, denoise_pair)
+
+
+@torch.no_grad()
 def sample_res_multistep_ancestral_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None,
                                           eta=1.0, s_noise=1.0, noise_sampler=None, denoise_pair=None):
-    """RES multistep ancestral CFG++ (arXiv:2308.02157, arXiv:2406.08070): `sample_res_multistep_cfg_pp`, eta 1."""
-    return sample_res_multistep_cfg_pp(model, x, sigmas, extra_args, callback, disable, eta=eta, s_noise=s_noise,
-                                       noise_sampler=noise_sampler, denoise_pair=denoise_pair)
+    """RES multistep ancestral (arXiv:2308.02157) from the CFG++ point x~ (arXiv:2406.08070)."""
+    return _res_multistep(x, sigmas, callback, disable, eta, s_noise, noise_sampler, denoise_pair)
 
 
 @torch.no_grad()

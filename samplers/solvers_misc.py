@@ -56,7 +56,7 @@ def sample_exp_heun_2_x0(model, x, sigmas, extra_args=None, callback=None, disab
 def sample_exp_heun_2_x0_sde(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0,
                              s_noise=1.0, noise_sampler=None):
     """Exponential Heun (see `sample_exp_heun_2_x0`) to sigma_down, then sigma_up of fresh noise: the
-    ancestral split of each step (Song et al. 2021, DDIM eta). A first-order SDE solver."""
+    ancestral split of each step (Song et al. 2021, DDIM eta, arXiv:2010.02502). A first-order SDE solver."""
     from k_diffusion.sampling import get_ancestral_step
 
     extra_args = {} if extra_args is None else extra_args
