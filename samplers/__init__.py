@@ -9,10 +9,11 @@ import importlib
 from samplers.algorithms import BadOption
 from samplers.base import SampleTask, SamplerSpec
 from samplers.catalogue import FAMILIES, SAMPLERS, algorithm_of, resolve, runs_one_by_one
+from samplers.plugins import user_sampler
 from samplers.registry import SamplerError, UnknownName
 
 __all__ = ["FAMILIES", "SAMPLERS", "BadOption", "SamplerError", "SamplerSpec", "SampleTask", "UnknownName",
-           "algorithm_of", "prepare", "resolve", "runs_one_by_one", "sample"]
+           "algorithm_of", "prepare", "resolve", "runs_one_by_one", "sample", "user_sampler"]
 
 
 def prepare(spec: SamplerSpec):

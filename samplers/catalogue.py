@@ -17,6 +17,7 @@ from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SIGMA_FLAGS, SPACINGS
 from samplers.k_table import K_ALGORITHMS, PER_IMAGE
 from samplers.names import aliases, display_label
 from samplers.registry import Registry, UnknownName, normalise
+from samplers.plugins import USER_ALGORITHMS, register_entry_points
 from samplers.schedule_names import ALL_SCHEDULES
 from samplers.solvers_table import EXTRA_ALIASES, PAPER_ALGORITHMS
 
@@ -25,11 +26,12 @@ FAMILIES: dict[str, Any] = {
     "k": "samplers.kdiffusion:sample",
     "diffusers": "samplers.diffusers_schedulers:sample",
     "paper": "samplers.kdiffusion:sample",  # implemented here from the papers, in k-diffusion's convention
+    "user": "samplers.kdiffusion:sample",  # the user's own functions (samplers.plugins)
 }
 
 #: family -> its algorithm table
 TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS,
-                                             "paper": PAPER_ALGORITHMS}
+                                             "paper": PAPER_ALGORITHMS, "user": USER_ALGORITHMS}
 
 SAMPLERS: Registry[SamplerSpec] = Registry("sampler")
 
@@ -56,6 +58,14 @@ for _family, _table in TABLES.items():
         _register(_family, _algo)
 for _alias, _canonical in EXTRA_ALIASES.items():
     SAMPLERS.alias(_alias, _canonical)
+
+
+def register(family: str, algo: Algorithm) -> None:
+    """Register one more algorithm of `family` on all its schedules (a user's function, samplers.plugins)."""
+    _register(family, algo)
+
+
+register_entry_points()
 
 
 def algorithm_of(spec: SamplerSpec) -> Algorithm | None:
