@@ -41,7 +41,7 @@ RANGE_ONLY = {"dpm_fast": ("normal", "karras", "exponential"), "dpm_adaptive": (
 A1111_SAMPLERS: dict[str, str | None] = {
     "DPM++ 2M": None, "DPM++ SDE": None, "DPM++ 2M SDE": None, "DPM++ 2M SDE Heun": None, "DPM++ 2S a": None,
     "DPM++ 3M SDE": None, "Euler a": None, "Euler": None, "LMS": None, "Heun": None, "DPM2": None, "DPM2 a": None,
-    "DPM fast": None, "DPM adaptive": None, "Restart": _TODO.format("Restart, arXiv:2306.14878"), "DDIM": None,
+    "DPM fast": None, "DPM adaptive": None, "Restart": None, "DDIM": None,
     "DDIM CFG++": None, "PLMS": None, "UniPC": None, "LCM": None,
 }
 
@@ -143,3 +143,20 @@ def summary_lines(results: list[Coverage] | None = None) -> list[str]:
             continue
         lines += [f"  not covered, {c.menu} {c.kind.rstrip('s')} {name!r}: {why}" for name, why in c.missing.items()]
     return lines
+
+
+def comfy_study_names() -> list[str]:
+    """One ComfyUI `sampler_name/scheduler` pair per distinct sampler (examples/comfyui-menu.yaml)."""
+    import samplers
+
+    seen: set[str] = set()
+    names = []
+    for name, why in COMFY_SAMPLERS.items():
+        for scheduler in COMFY_SCHEDULERS if why is None else ():
+            if name in RANGE_ONLY and scheduler not in RANGE_ONLY[name]:
+                continue
+            spec = samplers.resolve(f"{name}/{scheduler}")
+            if spec.id not in seen:
+                seen.add(spec.id)
+                names.append(f"{name}/{scheduler}")
+    return names

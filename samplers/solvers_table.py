@@ -33,10 +33,12 @@ _ANC = {"eta": ETA_ANCESTRAL, "s_noise": S_NOISE}
 _GAMMA = {"ge_gamma": Option(float, 2.0, "weight of the newest slope (gamma; 1 is Euler)")}
 
 
-def _row(function: str, label: str, options: dict | None = None, nfe: float = 1.0, stochastic=None,
-         bare: bool = True, note: str = "") -> Algorithm:
-    return Algorithm(function, label, ALL, options or {}, stochastic=stochastic or (lambda o: False),
-                     nfe_per_step=nfe, default_schedule="karras", comfy=(function,), bare_comfy=bare, note=note)
+def _row(function: str, label: str, options: dict | None = None, nfe: float | None = 1.0, stochastic=None,
+         bare: bool = True, note: str = "", comfy: bool = True, a1111: tuple[str, ...] = (),
+         schedules: tuple[str, ...] = ALL) -> Algorithm:
+    return Algorithm(function, label, schedules, options or {}, stochastic=stochastic or (lambda o: False),
+                     nfe_per_step=nfe, default_schedule="karras", comfy=(function,) if comfy else (),
+                     bare_comfy=bare, a1111=a1111, note=note)
 
 
 _CFGPP = "CFG++: needs the unconditional prediction; the CFG scale is the paper's lambda (about 0.5-2)"
@@ -57,6 +59,16 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
     # bare "ddpm" and "lcm" are diffusers' DDPM and LCM (A1111's LCM): ComfyUI's are the pairs (ddpm/karras)
     "ddpm": _row("ddpm", "DDPM sampler", stochastic=_always, bare=False),
     "lcm": _row("lcm", "LCM sampler", stochastic=_always, bare=False, note="for consistency-distilled models"),
+    "restart": _row("restart", "Restart", {
+        "s_noise": S_NOISE,
+        "restart_t_min": Option(float, 0.1, "low end of the restart interval (sigma)", minimum=0.0),
+        "restart_t_max": Option(float, 2.0, "high end of the restart interval (sigma)", minimum=0.0),
+        "restart_k": Option(int, 2, "restarts in the interval", minimum=0),
+        "restart_steps": Option(int, 3, "Heun steps back down the interval", minimum=1)},
+        nfe=None, stochastic=lambda o: o.get("restart_k", 2) > 0 and o.get("s_noise", 1.0) > 0, comfy=False,
+        a1111=("Restart",), schedules=tuple(s for s in ALL if s != "linear_quadratic"), note="Heun + restart_k x restart_steps Heun steps once the schedule reaches "
+                                 "restart_t_min; A1111's own choice of intervals is not documented. Not on linear_quadratic: "
+                                 "for SD it stops above any restart interval"),
     "euler_cfg_pp": _row("euler_cfg_pp", "Euler CFG++", note=_CFGPP),
     "euler_ancestral_cfg_pp": _row("euler_ancestral_cfg_pp", "Euler a CFG++", _ANC, stochastic=with_eta(),
                                    note=_CFGPP),
@@ -70,11 +82,12 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
                                        note=_CFGPP),
 }
 
-_MODULE = {"solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
+_MODULE = {"restart": ("restart",),
+           "solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
            "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
            "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
            "solvers_cfgpp": tuple(f for f in PAPER_ALGORITHMS if f.endswith("_cfg_pp"))}
-_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items() if "eta" in a.options or f in ("ddpm", "lcm")}
+_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items() if "eta" in a.options or f in ("ddpm", "lcm", "restart")}
 
 #: function -> how the adapter runs it
 PAPER_FUNCTIONS: dict[str, Runs] = {

@@ -152,3 +152,14 @@ def test_uni_pc_order_3_reaches_order_4_asymptotically(order_bench):
     measured = order_bench.measure("paper:uni_pc")
     errors = list(measured.errors.values())
     assert abs(math.log2(errors[-2] / errors[-1]) - 4.0) <= 0.25
+
+
+def test_restart_is_heun_plus_its_restarts(model):
+    """Without restarts Restart is Heun; each restart costs restart_steps Heun steps (2 evaluations each)."""
+    plain = samplers.sample(samplers.resolve("Restart", "Karras", {"restart_k": 0}), make_task(model, (3,), 8))
+    heun = samplers.sample(samplers.resolve("k:heun/karras"), make_task(model, (3,), 8))
+    torch.testing.assert_close(plain, heun, rtol=1e-5, atol=1e-5)
+    task = make_task(model, (3,), 8)
+    restarted = samplers.sample(samplers.resolve("Restart", "Karras", {"restart_k": 2, "restart_steps": 3}), task)
+    assert task.eps.calls == 2 * 8 - 1 + 2 * 3 * 2
+    assert not torch.equal(restarted, heun)
