@@ -24,6 +24,7 @@ EXPECTED: dict[str, tuple[float, str]] = {
     "paper:res_multistep": (2, "RES, 2nd order"),
     "paper:exp_heun_2_x0": (2, "exponential trapezoidal"),
     "paper:gradient_estimation": (1, "the paper gives no order; gamma = 2 extrapolates d to the step end: 1"),
+    "paper:er_sde?noise_scale=ode": (3, "ER-SDE-Solver-3 with phi = sigma (the ODE)"),
     "paper:uni_pc?order=1": (2, "UniP-1 + UniC"),
     "paper:uni_pc?order=2": (3, "UniP-2 + UniC"),
     "paper:uni_pc": (4, "UniP-3 + UniC (default order 3)"),

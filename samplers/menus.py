@@ -23,7 +23,7 @@ COMFY_SAMPLERS: dict[str, str | None] = {
     "dpmpp_2m_sde_heun_gpu": None, "dpmpp_3m_sde": None, "dpmpp_3m_sde_gpu": None, "ddpm": None, "lcm": None,
     "ipndm": None, "ipndm_v": None, "deis": None, "res_multistep": None, "res_multistep_cfg_pp": None,
     "res_multistep_ancestral": None, "res_multistep_ancestral_cfg_pp": None, "gradient_estimation": None,
-    "gradient_estimation_cfg_pp": None, "er_sde": _TODO.format("ER-SDE-Solver, arXiv:2309.06169"),
+    "gradient_estimation_cfg_pp": None, "er_sde": None,
     "seeds_2": _TODO.format("SEEDS, arXiv:2305.14267"), "seeds_3": _TODO.format("SEEDS, arXiv:2305.14267"),
     "sa_solver": _TODO.format("SA-Solver, arXiv:2309.05019"),
     "sa_solver_pece": _TODO.format("SA-Solver, arXiv:2309.05019"), "ddim": None, "uni_pc": None,

@@ -69,6 +69,11 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
         a1111=("Restart",), schedules=tuple(s for s in ALL if s != "linear_quadratic"), note="Heun + restart_k x restart_steps Heun steps once the schedule reaches "
                                  "restart_t_min; A1111's own choice of intervals is not documented. Not on linear_quadratic: "
                                  "for SD it stops above any restart interval"),
+    "er_sde": _row("er_sde", "ER-SDE 3", {
+        "s_noise": S_NOISE, "max_order": Option(int, 3, "solver order", choices=(1, 2, 3)),
+        "noise_scale": Option(str, "er", "noise scale function: the paper's (er), sigma (ode: the ODE), sigma^2 "
+                                         "(ancestral)", choices=("er", "ode", "ancestral"))},
+        stochastic=lambda o: o.get("noise_scale", "er") != "ode" and o.get("s_noise", 1.0) > 0),
     "euler_cfg_pp": _row("euler_cfg_pp", "Euler CFG++", note=_CFGPP),
     "euler_ancestral_cfg_pp": _row("euler_ancestral_cfg_pp", "Euler a CFG++", _ANC, stochastic=with_eta(),
                                    note=_CFGPP),
@@ -82,12 +87,12 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
                                        note=_CFGPP),
 }
 
-_MODULE = {"restart": ("restart",),
+_MODULE = {"restart": ("restart",), "solvers_sde": ("er_sde",),
            "solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
            "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
            "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
            "solvers_cfgpp": tuple(f for f in PAPER_ALGORITHMS if f.endswith("_cfg_pp"))}
-_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items() if "eta" in a.options or f in ("ddpm", "lcm", "restart")}
+_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items() if "eta" in a.options or f in ("ddpm", "lcm", "restart", "er_sde")}
 
 #: function -> how the adapter runs it
 PAPER_FUNCTIONS: dict[str, Runs] = {

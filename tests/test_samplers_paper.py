@@ -128,6 +128,7 @@ EXPECTED_ORDERS = [
     ("res_multistep", 2.0, "RES multistep, 2nd order"),
     ("exp_heun_2_x0", 2.0, "exponential trapezoidal rule, 2nd order"),
     ("gradient_estimation", 1.0, "gamma = 2 extrapolates the slope to the step's end: 1st order"),
+    ("er_sde?noise_scale=ode", 3.0, "ER-SDE-Solver-3 with phi = sigma: the ODE, order 3"),
     ("uni_pc?order=1", 2.0, "UniP-1 + UniC: order 2"),
     ("uni_pc_bh2?order=2", 3.0, "UniP-2 + UniC: order 3"),
 ]
@@ -163,3 +164,13 @@ def test_restart_is_heun_plus_its_restarts(model):
     restarted = samplers.sample(samplers.resolve("Restart", "Karras", {"restart_k": 2, "restart_steps": 3}), task)
     assert task.eps.calls == 2 * 8 - 1 + 2 * 3 * 2
     assert not torch.equal(restarted, heun)
+
+
+def test_er_sde_spans_ddim_and_ancestral(model):
+    """phi = sigma^2 at first order is the ancestral (DDPM) step: Euler a with the same noise."""
+    er = samplers.sample(samplers.resolve("er_sde/karras", None, {"noise_scale": "ancestral", "max_order": 1}),
+                         make_task(model, (3, 4), steps=8))
+    euler_a = samplers.sample(samplers.resolve("k:euler_ancestral", "karras"), make_task(model, (3, 4), steps=8))
+    torch.testing.assert_close(er, euler_a, rtol=1e-4, atol=1e-4)
+    ode = samplers.resolve("er_sde/karras", None, {"noise_scale": "ode"})
+    assert not ode.stochastic and samplers.resolve("er_sde/karras").stochastic
