@@ -61,7 +61,15 @@ for _alias, _canonical in EXTRA_ALIASES.items():
 
 
 def register(family: str, algo: Algorithm) -> None:
-    """Register one more algorithm of `family` on all its schedules (a user's function, samplers.plugins)."""
+    """Register one more algorithm of `family` on all its schedules (a user's function, samplers.plugins);
+    all or nothing: a name another sampler has raises ValueError before anything is registered."""
+    for schedule in algo.schedules:
+        names, bare = aliases(family, algo, schedule)
+        spec_id = SamplerSpec(family, algo.function, schedule, canonical_options(algo, {}, family)).id
+        for name in (spec_id, *names, *bare):
+            owner = SAMPLERS.canonical(name)
+            if owner is not None and owner != spec_id:
+                raise ValueError(f"sampler alias {name!r} already names {owner!r}")
     _register(family, algo)
 
 

@@ -55,3 +55,15 @@ def test_a_covered_entry_that_does_not_resolve_is_an_error(monkeypatch):
     monkeypatch.setitem(menus.COMFY_SAMPLERS, "no_such_sampler", None)
     with pytest.raises(samplers.UnknownName):
         menus.coverage()
+
+
+def test_the_study_file_runs_each_covered_comfy_sampler_once():
+    from pathlib import Path
+
+    from bench.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "examples" / "comfyui-menu.yaml")
+    written = [c.written for c in config.samplers]
+    assert written == menus.comfy_study_names()
+    covered = {n for n, why in menus.COMFY_SAMPLERS.items() if why is None}
+    assert {w.split("/")[0] for w in written} == covered - {"ddim", *(n for n in covered if n.endswith("_gpu"))}

@@ -43,6 +43,14 @@ def sample_plain_euler(model, x, sigmas, extra_args=None, callback=None, disable
 
 def bad_signature(model, x):
     return x
+
+def sample_batch_dependent(model, x, sigmas, extra_args=None, callback=None, disable=None):
+    """Mixes the images of a batch: what `bench samplers --check` must catch."""
+    s_in = x.new_ones([x.shape[0]])
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * s_in)
+        x = x + (sigmas[i + 1] - sigmas[i]) * (x - denoised) / sigmas[i]
+    return x + 0.1 * x.mean(dim=0, keepdim=True)
 '''
 
 
@@ -94,6 +102,17 @@ def test_own_function_is_batch_invariant_and_seeded(package, model):
 
 def _with_seed(task, seed):
     return task.eps, task.alphas_cumprod, task.noise, task.steps, (seed,)
+
+
+def test_check_catches_a_batch_dependent_function(package):
+    from bench.commands.agree import analytic_tasks
+    from bench.commands.samplers import check
+
+    tasks = analytic_tasks(8)
+    good = samplers.user_sampler("mypkg.solvers:sample_mine", "karras", "Mine", package)
+    bad = samplers.user_sampler("mypkg.solvers:sample_batch_dependent", "karras", None, package)
+    assert check(good, tasks) == "ok (NFE 3)"
+    assert check(bad, tasks).startswith("failed: not batch invariant")
 
 
 def test_plain_function_equals_k_diffusion_euler(package, model):
