@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 _NO_PAPER = "no published definition: ComfyUI's own (GPL) code is its only specification"
-_TODO = "not implemented here yet (paper: {})"
+_TODO = "not implemented yet (paper: {}; its coefficient tables were not at hand offline, not guessed)"
 _EDM = "for EDM-parametrised models (sigma inputs, Playground v2.5): its sigmas are EDM's (0.002..80), not SD's"
 
 #: ComfyUI KSampler sampler_name -> None (covered: `name/<scheduler>` resolves) or why it is not

@@ -19,7 +19,8 @@ from tqdm.auto import trange
 from samplers.solvers_common import denoise, lagrange_integrals
 from samplers.solvers_multistep import _report
 
-#: noise scale function -> (phi, phi'); "er" is the customised function the paper recommends for sampling
+#: noise scale function -> (phi, phi'); "er" is sigma (e^{sigma^0.3} + 10), the customised function of the paper's
+#: experiments as we recall it (not re-checked against the paper offline: an option, any phi is a valid member)
 NOISE_SCALES = {
     "er": (lambda s: s * (np.exp(s ** 0.3) + 10), lambda s: np.exp(s ** 0.3) * (1 + 0.3 * s ** 0.3) + 10),
     "ode": (lambda s: s, lambda s: np.ones_like(s)),
