@@ -12,6 +12,7 @@ class GuidedEps:
     def __init__(self, model: Any, cond: Any, uncond: Any, cfg_scale: float) -> None:
         self.model, self.cond, self.uncond, self.cfg_scale = model, cond, uncond, cfg_scale
         self.pair = None if cfg_scale == 1.0 else model.concat_cond(uncond, cond)
+        self._both = None  # the [uncond; cond] pair at g = 1, built on first use by `with_uncond`
         self.calls = 0
 
     def with_uncond(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -19,7 +20,11 @@ class GuidedEps:
         re-noise with the unconditional eps, so they need it even at g = 1)."""
         self.calls += 1
         t = t.expand(x.shape[0]) if t.ndim == 0 else t
-        pair = self.pair if self.pair is not None else self.model.concat_cond(self.uncond, self.cond)
+        pair = self.pair
+        if pair is None:  # g = 1: __call__ skips the unconditional half, CFG++ still needs it
+            if self._both is None:
+                self._both = self.model.concat_cond(self.uncond, self.cond)
+            pair = self._both
         eps_u, eps_c = self.model.eps(torch.cat([x, x]), torch.cat([t, t]), pair).chunk(2)
         return eps_u + self.cfg_scale * (eps_c - eps_u), eps_u
 

@@ -1,5 +1,8 @@
 """The k-diffusion family: `k_diffusion.sampling.sample_*` driven through its discrete-DDPM eps denoiser.
 
+The same adapter runs every function with k-diffusion's signature: the paper family (samplers/solvers_*.py,
+`RUNS["paper"]`) and the user's own functions (samplers.plugins, `RUNS["user"]`), with the same noise rules.
+
 The adapter absorbs every exception to the one calling convention:
 - `dpm_fast` and `dpm_adaptive` take the model's sigma bounds instead of a schedule; dpm_fast gets
   n = steps evaluations, dpm_adaptive ignores steps and stops at its tolerance (NFE is counted).

@@ -67,3 +67,12 @@ def test_the_study_file_runs_each_covered_comfy_sampler_once():
     assert written == menus.comfy_study_names()
     covered = {n for n, why in menus.COMFY_SAMPLERS.items() if why is None}
     assert {w.split("/")[0] for w in written} == covered - {"ddim", *(n for n in covered if n.endswith("_gpu"))}
+
+
+def test_bench_samplers_starts_with_the_coverage(capsys):
+    from bench.cli import main
+
+    assert main(["samplers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == menus.summary_lines()[0] and lines[0].startswith("ComfyUI: ")
+    assert any("not covered, ComfyUI sampler 'heunpp2'" in line for line in lines[1:20])
