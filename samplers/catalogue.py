@@ -16,8 +16,8 @@ from samplers.base import SamplerSpec
 from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SIGMA_FLAGS, SPACINGS
 from samplers.k_table import K_ALGORITHMS, PER_IMAGE
 from samplers.names import aliases, display_label
-from samplers.registry import Registry, UnknownName, normalise
 from samplers.plugins import USER_ALGORITHMS, register_entry_points
+from samplers.registry import Registry, UnknownName, normalise
 from samplers.schedule_names import ALL_SCHEDULES
 from samplers.solvers_table import EXTRA_ALIASES, PAPER_ALGORITHMS
 

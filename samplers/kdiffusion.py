@@ -27,8 +27,8 @@ from samplers.algorithms import full_options
 from samplers.base import SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
 from samplers.k_table import PER_IMAGE
-from samplers.schedules import SCHEDULE_FUNCTIONS, discard_next_to_last
 from samplers.plugins import runs as user_runs
+from samplers.schedules import SCHEDULE_FUNCTIONS, discard_next_to_last
 from samplers.solvers_table import PAPER_FUNCTIONS, Runs
 
 #: family -> algorithm -> where its function lives (the k family: k_diffusion.sampling.sample_<algorithm>)
