@@ -15,11 +15,17 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-#: axes a cell can vary on besides sampler, steps, prompt and seed
-OTHER_AXES = ("model", "negative_prompt", "cfg_scale", "width", "height", "clip_skip")
-#: the columns that identify a group of seeds (all axes but the seed)
-GROUP_AXES = ("model", "prompt", "negative_prompt", "sampler", "steps", "cfg_scale", "width", "height",
-              "clip_skip")
+from bench import record
+
+
+def other_axes() -> list[str]:
+    """Display columns of the axes a cell can vary on besides sampler, steps, prompt and seed."""
+    return [c for c in record.columns_of("task") + record.columns_of("choice") if c not in ("sampler", "steps")]
+
+
+def group_axes() -> list[str]:
+    """The columns that identify a group of seeds (every axis but the seed)."""
+    return [a.column.name for a in record.AXES.values() if a.batch]
 
 
 def bootstrap_interval(values: Sequence[float], n_boot: int = 2000, level: float = 0.95,
@@ -39,7 +45,7 @@ def grouping(frame: pd.DataFrame, by: Iterable[str] | None = None) -> list[str]:
     """`by`, or sampler and steps plus every other axis that takes more than one value in `frame`."""
     if by is not None:
         return list(by)
-    extra = [a for a in OTHER_AXES if a in frame.columns and frame[a].nunique(dropna=False) > 1]
+    extra = [a for a in other_axes() if a in frame.columns and frame[a].nunique(dropna=False) > 1]
     return [*extra, "sampler", "steps"]
 
 
@@ -55,7 +61,7 @@ def _values(rows: pd.DataFrame, metric: str) -> np.ndarray:
 
     info = METRICS.get(metric)
     if info is not None and info.scope == "group":
-        keys = [c for c in GROUP_AXES if c in rows.columns]
+        keys = [c for c in group_axes() if c in rows.columns]
         rows = rows.drop_duplicates(subset=keys)
     return rows[metric].dropna().to_numpy(dtype=np.float64)
 

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"bench.commands.{COMMANDS[args.command][0]}")
         return module.run(args)
     except UserError as exc:
-        print(f"bench {args.command}: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # several config errors: one line each
+            print(f"bench {args.command}: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("bench: interrupted; finished cells are saved, run again to resume", file=sys.stderr)

@@ -1,8 +1,9 @@
 """The benchmark file: YAML validated into a frozen, typed `Config` (STYLE.md 4).
 
-Every top-level key is one row of `FIELDS` (parser, default, help, JSON Schema), so the validator, the
-defaults and `bench schema` cannot drift apart. Unknown keys are errors: a typo silently ignored would
-corrupt a study. Any of cfg_scale, clip_skip, size, negative_prompt, model given as a list is an axis.
+Every top-level key is one `Field` (parser, default, help, JSON Schema): the axes' keys come from their
+declarations in `bench.record`, the run settings from `SETTINGS`, so the validator, the defaults and
+`bench schema` cannot drift apart. Unknown keys are errors: a typo silently ignored would corrupt a
+study. Every error of a file is reported at once. Any axis key given as a list is an axis.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from bench.errors import ConfigError
+from bench.errors import ConfigError, ConfigErrors
 from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
 from bench.validate import (Where, as_float, as_int, as_list, as_mapping, as_str, type_name,
@@ -28,16 +29,10 @@ class SamplerChoice:
 
 @dataclass(frozen=True)
 class Config:
+    """A validated benchmark: the values of every declared axis (`bench.record.AXES`) and run settings."""
+
     name: str
-    models: tuple[ModelSpec, ...]
-    prompts: tuple[str, ...]
-    negative_prompts: tuple[str, ...]
-    seeds: tuple[int, ...]
-    samplers: tuple[SamplerChoice, ...]
-    steps: tuple[int, ...]
-    cfg_scales: tuple[float, ...]
-    sizes: tuple[tuple[int, int], ...]  # (width, height)
-    clip_skips: tuple[int, ...]
+    axes: dict[str, tuple[Any, ...]]  # axis name -> its values, in the file's order
     repeats: int
     batch_size: int
     output: Path
@@ -46,6 +41,50 @@ class Config:
     reference: Any = None  # bench.metrics.settings.ReferenceSettings
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
+
+    # the built-in axes, typed
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        return self.axes["model"]
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        return self.axes["prompt"]
+
+    @property
+    def negative_prompts(self) -> tuple[str, ...]:
+        return self.axes["negative_prompt"]
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.axes["seed"]
+
+    @property
+    def samplers(self) -> tuple[SamplerChoice, ...]:
+        return self.axes["sampler"]
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return self.axes["steps"]
+
+    @property
+    def cfg_scales(self) -> tuple[float, ...]:
+        return self.axes["cfg_scale"]
+
+    @property
+    def sizes(self) -> tuple[tuple[int, int], ...]:
+        return self.axes["size"]
+
+    @property
+    def clip_skips(self) -> tuple[int, ...]:
+        return self.axes["clip_skip"]
+
+    @property
+    def cell_count(self) -> int:
+        count = 1
+        for values in self.axes.values():
+            count *= len(values)
+        return count
 
 
 Parser = Callable[[Any, tuple, Where], Any]
@@ -142,50 +181,41 @@ def _check(v: Any, p: tuple, w: Where) -> dict[str, Any]:
     return nest(parse_section(v, lambda path, message: w.error(path, message), p))
 
 
+# --- the axes' parsers (declared in bench.record) ------------------------------------------------------
+def parse_models(v: Any, p: tuple, w: Where) -> tuple[ModelSpec, ...]:
+    """The model axis; two different models may not share a label (every output names models by it)."""
+    models = _list_of(parse_model)(v, p, w)
+    seen: dict[str, int] = {}
+    for i, model in enumerate(models):
+        if model.label in seen:
+            raise w.error(p + (i,), f"two models are labelled {model.label!r} (model[{seen[model.label]}] and "
+                                    f"model[{i}]); give one of them label:")
+        seen[model.label] = i
+    return models
+
+
+
+parse_prompts = _list_of(lambda v, p, w: as_str(v, p, w, allow_empty=False), False)
+parse_negative_prompts = _list_of(as_str)
+parse_seeds = _list_of(_seed, False)
+parse_samplers = _samplers
+parse_steps = _list_of(lambda v, p, w: as_int(v, p, w, minimum=1))
+parse_cfg_scales = _list_of(lambda v, p, w: as_float(v, p, w, minimum=0.0))
+parse_sizes = _unique(_sizes)
+parse_clip_skips = _list_of(lambda v, p, w: as_int(v, p, w, minimum=1, maximum=12))
+
 _STR = {"type": "string"}
 _INT1 = {"type": "integer", "minimum": 1}
 
-
-def _axis(item: dict) -> dict:
-    return {"oneOf": [item, {"type": "array", "items": item, "minItems": 1}]}
-
-
-_SIZE = {"type": "array", "items": {"type": "integer", "minimum": 8}, "minItems": 2, "maxItems": 2}
-_MODEL = {"oneOf": [{"type": "string"}, {"type": "object"}]}
-_SAMPLER = {"oneOf": [{"type": "string"}, {"type": "object", "required": ["name"],
-                                            "properties": {"name": _STR, "schedule": _STR}},
-                      {"type": "object", "required": ["function"], "additionalProperties": False,
-                       "properties": {"function": _STR, "schedule": _STR, "label": _STR}}]}
-
-FIELDS: dict[str, Field] = {
+#: the run settings; the axes' keys come from bench.record.AXES
+SETTINGS: dict[str, Field] = {
     "name": Field("name", lambda v, p, w: as_str(v, p, w, allow_empty=False), None,
                   "benchmark name (default: the file name)", _STR),
-    "model": Field("models", _list_of(parse_model), "analytic",
-                   "analytic | {source: hub id, folder or .safetensors} | {arch: sd15, weights: random}; "
-                   "a list is an axis", {"oneOf": [_MODEL, {"type": "array", "items": _MODEL}]}),
-    "prompts": Field("prompts", _list_of(lambda v, p, w: as_str(v, p, w, allow_empty=False), False),
-                     None, "the prompts (required)", {"type": "array", "items": _STR, "minItems": 1}),
-    "negative_prompt": Field("negative_prompts", _list_of(as_str), "", "negative prompt; a list is an axis",
-                             _axis(_STR)),
-    "seeds": Field("seeds", _list_of(_seed, False), None, "image seeds (required)",
-                   {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}),
-    "samplers": Field("samplers", _samplers, None,
-                      "sampler names as any UI writes them (required); see `bench samplers`",
-                      {"type": "array", "items": _SAMPLER, "minItems": 1}),
-    "steps": Field("steps", _list_of(lambda v, p, w: as_int(v, p, w, minimum=1)), None,
-                   "sampling steps (required); a list is an axis", _axis(_INT1)),
-    "cfg_scale": Field("cfg_scales", _list_of(lambda v, p, w: as_float(v, p, w, minimum=0.0)), 7.0,
-                       "classifier-free guidance scale; a list is an axis",
-                       _axis({"type": "number", "minimum": 0})),
-    "size": Field("sizes", _unique(_sizes), [64, 64], "[width, height]; a list of sizes is an axis",
-                  {"oneOf": [_SIZE, {"type": "array", "items": _SIZE}]}),
-    "clip_skip": Field("clip_skips", _list_of(lambda v, p, w: as_int(v, p, w, minimum=1, maximum=12)), 1,
-                       "CLIP skip as the WebUIs count it (1 = last layer); a list is an axis",
-                       _axis({"type": "integer", "minimum": 1, "maximum": 12})),
     "repeats": Field("repeats", lambda v, p, w: as_int(v, p, w, minimum=1), 1,
                      "timing repeats per cell (all kept; the median is reported)", _INT1),
     "batch_size": Field("batch_size", lambda v, p, w: as_int(v, p, w, minimum=1), 4,
-                        "seeds run together in one batch (images do not depend on it)", _INT1),
+                        "seeds run together in one batch (on the analytic model images do not depend on it)",
+                        _INT1),
     "output": Field("output", lambda v, p, w: as_str(v, p, w, allow_empty=False), None,
                     "run directory, relative to this file (default: runs/<name>)", _STR),
     "metrics": Field("metrics", metric_settings.parse_metrics, None,
@@ -202,7 +232,20 @@ FIELDS: dict[str, Field] = {
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
 }
 
-REQUIRED = ("prompts", "seeds", "samplers", "steps")
+
+def fields() -> dict[str, Field]:
+    """Every key of the benchmark file: the axes declared in bench.record, then the run settings."""
+    from bench import record
+
+    axes = {a.key: Field(a.name, a.parser(), None if a.default is record.REQUIRED else a.default, a.help,
+                         a.schema) for a in record.AXES.values()}
+    return {"name": SETTINGS["name"], **axes, **{k: f for k, f in SETTINGS.items() if k != "name"}}
+
+
+def required_keys() -> tuple[str, ...]:
+    from bench import record
+
+    return tuple(a.key for a in record.AXES.values() if a.default is record.REQUIRED)
 
 
 def load_config(path: str | Path, output: str | Path | None = None) -> Config:
@@ -219,26 +262,47 @@ def load_config(path: str | Path, output: str | Path | None = None) -> Config:
     return config
 
 
+def _collect(errors: list[ConfigError], parse: Callable[[], Any]) -> Any:
+    """Run one parser; a ConfigError is kept (every error of a file is reported at once)."""
+    try:
+        return parse()
+    except ConfigErrors as many:
+        errors.extend(many.errors)
+    except ConfigError as exc:
+        errors.append(exc)
+    return None
+
+
 def parse_config(data: Any, where: Where, path: Path | None = None) -> Config:
     if not isinstance(data, dict):
         raise where.error((), f"a benchmark file is a mapping of keys, got {type_name(data)}")
+    known = fields()
+    errors: list[ConfigError] = []
     for key in data:
-        if key not in FIELDS:
-            raise where.error((key,), unknown_key_message(key, {k: "" for k in FIELDS}))
-    for key, value in data.items():
-        if value is None:
-            raise where.error((key,), f"has no value ({FIELDS[key].help})")
-    for key in REQUIRED:
+        if key not in known:
+            errors.append(where.error((key,), unknown_key_message(key, {k: "" for k in known})))
+        elif data[key] is None:
+            errors.append(where.error((key,), f"has no value ({known[key].help})"))
+    for key in required_keys():
         if key not in data:
-            raise where.error((), f"missing required key {key!r} ({FIELDS[key].help})")
+            errors.append(where.error((), f"missing required key {key!r} ({known[key].help})"))
+    bad = {e.key for e in errors}
     values: dict[str, Any] = {}
-    for key, f in FIELDS.items():
+    for key, f in known.items():
         raw = data.get(key, f.default)
-        values[f.attr] = None if raw is None else f.parse(raw, (key,), where)
+        if raw is not None and key not in bad:
+            values[f.attr] = _collect(errors, lambda: f.parse(raw, (key,), where))
+        else:
+            values[f.attr] = None
+    if errors:
+        raise ConfigErrors(errors)
+    from bench import record
+
+    axes = {name: values.pop(name) for name in record.AXES}
     name = values["name"] or (path.stem if path else "benchmark")
     base = path.parent if path else Path.cwd()
     output = base / values["output"] if values["output"] else base / "runs" / name
-    values.update(name=name, output=output, source=path)
+    values.update(name=name, output=output, source=path, axes=axes)
     values = metric_settings.check_settings(values, where, base)
     return Config(**values)
 
@@ -250,8 +314,8 @@ def json_schema() -> dict:
         "title": "samplerbench benchmark",
         "type": "object",
         "additionalProperties": False,
-        "required": list(REQUIRED),
+        "required": list(required_keys()),
         "properties": {key: {**f.schema, "description": f.help,
                              **({"default": f.default} if f.default is not None else {})}
-                       for key, f in FIELDS.items()},
+                       for key, f in fields().items()},
     }

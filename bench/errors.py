@@ -18,3 +18,16 @@ class ConfigError(UserError):
         location = f"{where}: " if where else ""
         key_part = f"{key}: " if key else ""
         super().__init__(f"{location}{key_part}{message}")
+
+
+class ConfigErrors(ConfigError):
+    """Every error found in one benchmark file, reported at once (one line each)."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.detail, first.file, first.key, first.line)
+        self.errors = errors
+        self.args = ("\n".join(str(e) for e in errors),)
+
+    def __str__(self) -> str:
+        return self.args[0]

@@ -1,4 +1,8 @@
-"""The run matrix: a config expands into cells (one image each), grouped into batches of seeds."""
+"""The run matrix: a config expands into cells (one image each), grouped into batches of seeds.
+
+What a cell is — its axes, their columns and their part in the id — is declared in `bench.record`;
+a `Cell` is the values of those axes, with typed accessors for the built-in ones.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,10 +10,13 @@ import itertools
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from bench.config import Config, SamplerChoice
-from bench.models import ModelSpec
+from bench import record
+
+if TYPE_CHECKING:
+    from bench.config import Config, SamplerChoice
+    from bench.models import ModelSpec
 
 #: bump only when the meaning of an existing id field changes
 CELL_ID_VERSION = 1
@@ -17,57 +24,116 @@ CELL_ID_VERSION = 1
 
 @dataclass(frozen=True)
 class Cell:
-    """One image. Its id hashes everything that changes the image, and nothing else."""
+    """One image: a value for every declared axis. Its id hashes everything that changes the image."""
 
-    model: ModelSpec
-    prompt: str
-    negative_prompt: str
-    seed: int
-    sampler: SamplerChoice
-    steps: int
-    cfg_scale: float
-    width: int
-    height: int
-    clip_skip: int
+    values: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, **values: Any) -> "Cell":
+        missing = [name for name in record.AXES if name not in values]
+        unknown = [name for name in values if name not in record.AXES]
+        if missing or unknown:
+            raise TypeError(f"a cell needs exactly the declared axes; missing {missing}, unknown {unknown}")
+        return cls(tuple((name, values[name]) for name in record.AXES))
+
+    @cached_property
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    def __getitem__(self, axis: str) -> Any:
+        return self.as_dict[axis]
+
+    def with_(self, **changes: Any) -> "Cell":
+        """The same cell with some axes changed (e.g. another seed of its group)."""
+        return Cell.of(**{**self.as_dict, **changes})
+
+    # typed accessors of the built-in axes
+    @property
+    def model(self) -> "ModelSpec":
+        return self["model"]
+
+    @property
+    def prompt(self) -> str:
+        return self["prompt"]
+
+    @property
+    def negative_prompt(self) -> str:
+        return self["negative_prompt"]
+
+    @property
+    def seed(self) -> int:
+        return self["seed"]
+
+    @property
+    def sampler(self) -> "SamplerChoice":
+        return self["sampler"]
+
+    @property
+    def steps(self) -> int:
+        return self["steps"]
+
+    @property
+    def cfg_scale(self) -> float:
+        return self["cfg_scale"]
+
+    @property
+    def width(self) -> int:
+        return self["size"][0]
+
+    @property
+    def height(self) -> int:
+        return self["size"][1]
+
+    @property
+    def clip_skip(self) -> int:
+        return self["clip_skip"]
 
     def identity(self) -> dict[str, Any]:
-        return {"v": CELL_ID_VERSION, "model": self.model.identity(), "prompt": self.prompt,
-                "negative_prompt": self.negative_prompt, "seed": self.seed,
-                "sampler": self.sampler.spec.id, "steps": self.steps, "cfg_scale": self.cfg_scale,
-                "width": self.width, "height": self.height, "clip_skip": self.clip_skip}
+        out: dict[str, Any] = {"v": CELL_ID_VERSION}
+        for name, value in self.values:
+            out.update(record.AXES[name].id_entries(value))
+        return out
 
     @cached_property
     def id(self) -> str:
         blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def group_key(self) -> tuple:
+    def task_identity(self) -> dict[str, Any]:
+        """The id's entries but those of the axes a user chooses (sampler, steps): the task a reference
+        solution solves, the same for every sampler."""
+        out: dict[str, Any] = {"v": CELL_ID_VERSION}
+        for name, value in self.values:
+            if record.AXES[name].role != "choice":
+                out.update(record.AXES[name].id_entries(value))
+        return out
+
+    def group_key(self) -> str:
         """Cells equal but for the seed run together as one batch."""
-        return (self.model.key(), self.prompt, self.negative_prompt, self.sampler.spec.id, self.steps,
-                self.cfg_scale, self.width, self.height, self.clip_skip)
+        key = {}
+        for name, value in self.values:
+            axis = record.AXES[name]
+            if axis.batch:
+                key[name] = axis.id_entries(value) or axis.stored(value)
+        return json.dumps(key, sort_keys=True, default=str)
 
     def params(self) -> dict[str, Any]:
-        """The flat parameters stored with the cell."""
-        spec = self.sampler.spec
-        return {"model": self.model.label, "prompt": self.prompt, "negative_prompt": self.negative_prompt,
-                "seed": self.seed, "sampler": self.sampler.written, "sampler_id": spec.id,
-                "family": spec.family, "algorithm": spec.algorithm, "schedule": spec.schedule,
-                "stochastic": spec.stochastic, "steps": self.steps, "cfg_scale": self.cfg_scale,
-                "width": self.width, "height": self.height, "clip_skip": self.clip_skip}
+        """The flat parameters stored with the cell (its axis columns)."""
+        out: dict[str, Any] = {}
+        for name, value in self.values:
+            out.update(record.AXES[name].stored(value))
+        return out
 
 
-def expand(config: Config) -> list[Cell]:
-    """Every cell of the config, in a stable order (model, prompt, ..., sampler, steps, seed)."""
-    axes = itertools.product(config.models, config.prompts, config.negative_prompts, config.sizes,
-                             config.clip_skips, config.cfg_scales, config.samplers, config.steps,
-                             config.seeds)
-    return [Cell(model, prompt, negative, seed, sampler, steps, cfg, width, height, clip_skip)
-            for model, prompt, negative, (width, height), clip_skip, cfg, sampler, steps, seed in axes]
+def expand(config: "Config") -> list[Cell]:
+    """Every cell of the config, in a stable order: the declared axes' order, the seed last."""
+    names = list(record.AXES)
+    return [Cell(tuple(zip(names, combo))) for combo in itertools.product(*(config.axes[n] for n in names))]
 
 
 def batches(cells: list[Cell], batch_size: int) -> Iterator[list[Cell]]:
     """Cells grouped by everything but the seed, in chunks of at most `batch_size` seeds."""
-    groups: dict[tuple, list[Cell]] = {}
+    groups: dict[str, list[Cell]] = {}
     for cell in cells:
         groups.setdefault(cell.group_key(), []).append(cell)
     for group in groups.values():

@@ -32,7 +32,7 @@ class OrderBench:
         from bench.guidance import GuidedEps
         from bench.metrics import ode_reference as ode
         from bench.models.loaders import analytic
-        from bench.session import starting_noise
+        from bench.task import starting_noise
 
         self.model = analytic({"dtype": "float64"})
         self.schedule, self.seeds = schedule, seeds

@@ -36,6 +36,8 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
     store = Store.open(config.output)
     try:
         todo = pending_cells(cells, store, force)
+        pending = {c.id for c in todo}
+        store.refresh_params({c.id: c.params() for c in cells if c.id not in pending})
         store.set_meta("name", config.name)
         store.set_meta("check", config.check)  # the benchmark's own gate, read by `bench check`
         store.set_meta("created", store.get_meta("created") or utc_now())
@@ -61,6 +63,7 @@ def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: 
     model = load_for(config, model_spec)
     with torch_threads(getattr(model, "torch_threads", None)):
         store.set_meta("model", model.identity())
+        store.set_meta("models", {**store.get_meta("models", {}), model_spec.label: model.identity()})
         env = {**environment.collect(model.device, Path.cwd()), **_model_environment(model)}
         run_id = store.begin_run(argv, env)
         _add_warnings(store, model_warnings(model))

@@ -13,13 +13,8 @@ import torch
 
 import samplers
 from bench.clocks import peak_memory, reset_peak_memory, stage
-from bench.guidance import GuidedEps
 from bench.matrix import Cell
-
-
-def starting_noise(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
-    """Unit normal noise for one image, from a CPU generator: identical on any device, for every sampler."""
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+from bench.task import build_task, starting_noise
 
 
 @dataclass
@@ -93,21 +88,15 @@ class ModelSession:
             return [CellOutcome(cell, "failed", error, len(cells)) for cell in cells]
 
     def _task(self, cells: list[Cell]) -> tuple[samplers.SampleTask, float]:
-        """The batch's sampling task (guided eps, shared noise, per-image seeds) and its encode seconds."""
+        """The batch's sampling task (bench.task) and the seconds its encodings took (cached: once each)."""
         first, n = cells[0], len(cells)
-        cond, encode_s = self.encode(first.prompt, first.clip_skip, n)
-        uncond, uncond_s = self.encode(first.negative_prompt, first.clip_skip, n)
-        if first.cfg_scale == 1.0:  # no unconditional branch is evaluated
-            uncond_s = 0.0
-        single = None
-        if n > 1 and samplers.runs_one_by_one(first.sampler.spec):  # it runs the images one at a time
-            single = GuidedEps(self.model, self.encode(first.prompt, first.clip_skip, 1)[0],
-                               self.encode(first.negative_prompt, first.clip_skip, 1)[0], first.cfg_scale)
+        encode_s = self.encode(first.prompt, first.clip_skip, n)[1]
+        if first.cfg_scale != 1.0:  # else no unconditional branch is evaluated
+            encode_s += self.encode(first.negative_prompt, first.clip_skip, n)[1]
         noise = self.noise([c.seed for c in cells], self.model.latent_shape(first.height, first.width))
-        guided = GuidedEps(self.model, cond, uncond, first.cfg_scale)
-        task = samplers.SampleTask(guided, self.model.alphas_cumprod, noise, first.steps,
-                                   tuple(c.seed for c in cells), eps_single=single, eps_pair=guided.with_uncond)
-        return task, encode_s + uncond_s
+        task = build_task(self.model, cells, encode=lambda p, skip, rows: self.encode(p, skip, rows)[0],
+                          noise=noise, single=samplers.runs_one_by_one(first.sampler.spec))
+        return task, encode_s
 
     def _run_batch(self, cells: list[Cell], repeats: int) -> list[CellOutcome]:
         n, spec = len(cells), cells[0].sampler.spec
@@ -118,9 +107,9 @@ class ModelSession:
         decode_times: list[float] = []
         with torch.inference_mode():
             for _ in range(repeats):
-                task.eps.calls = 0
                 with stage(self.device, sample_times):
-                    latents = samplers.sample(spec, task)
+                    sampled = samplers.run(spec, task)
+            latents, nfe = sampled.latents, sampled.nfe
             with stage(self.device, decode_times):
                 images = self.model.decode(latents)
         peak = peak_memory(self.device)
@@ -128,7 +117,6 @@ class ModelSession:
         times = {"encode_s": encode_s / n, "sample_s": statistics.median(per_image),
                  "decode_s": decode_times[0] / n}
         times["total_s"] = sum(times.values())
-        nfe = task.stats.get("nfe", [task.eps.calls] * n)
         latents, images = latents.detach().float().cpu(), images.cpu().numpy()
         outcomes = []
         for i, cell in enumerate(cells):

@@ -12,25 +12,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from bench import record
 from bench.errors import UserError
 
-SCHEMA_VERSION = 1
+#: 1: the first release; 2: columns size and sampler_options, reference keys by cell identity
+SCHEMA_VERSION = 2
 
-#: (column, SQL type) in the order of the table and of `load_results`
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("cell_id", "TEXT PRIMARY KEY"), ("status", "TEXT NOT NULL"), ("error", "TEXT"),
-    ("model", "TEXT"), ("prompt", "TEXT"), ("negative_prompt", "TEXT"), ("seed", "INTEGER"),
-    ("sampler", "TEXT"), ("sampler_id", "TEXT"), ("family", "TEXT"), ("algorithm", "TEXT"),
-    ("schedule", "TEXT"), ("stochastic", "INTEGER"), ("steps", "INTEGER"), ("cfg_scale", "REAL"),
-    ("width", "INTEGER"), ("height", "INTEGER"), ("clip_skip", "INTEGER"), ("batch_size", "INTEGER"),
-    ("nfe", "INTEGER"), ("encode_s", "REAL"), ("sample_s", "REAL"), ("decode_s", "REAL"),
-    ("total_s", "REAL"), ("sample_s_repeats", "TEXT"), ("peak_mem_bytes", "INTEGER"),
-    ("peak_mem_reserved_bytes", "INTEGER"), ("peak_mem_kind", "TEXT"), ("image", "TEXT"),
-    ("fingerprint", "TEXT"), ("random_weights", "INTEGER"), ("metrics", "TEXT"), ("notes", "TEXT"),
-    ("run_id", "INTEGER"), ("finished_at", "TEXT"),
-)
-_JSON_COLUMNS = ("sample_s_repeats", "fingerprint", "metrics", "notes")
-_BOOL_COLUMNS = ("stochastic", "random_weights")
+#: the tables besides `cells` (whose columns come from bench.record), all owned here
+TABLES: dict[str, str] = {
+    "meta": "key TEXT PRIMARY KEY, value TEXT",
+    "runs": "run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT, finished_at TEXT, argv TEXT, "
+            "environment TEXT",
+    # a group's reference solution (bench.metrics.references), keyed by the group's identity and method
+    "metric_references": "key TEXT PRIMARY KEY, latents BLOB, latents_shape TEXT, latents_dtype TEXT, "
+                         "image BLOB, image_shape TEXT, error REAL, info TEXT",
+    # the mixture component each cell reached (bench.metrics.coverage)
+    "metric_components": "cell_id TEXT PRIMARY KEY, group_key TEXT, component INTEGER",
+}
+
+
+def _column_sql(c: record.Column) -> str:
+    return f"{c.name} {c.sql}" + (" PRIMARY KEY" if c.name == "cell_id" else
+                                   " NOT NULL" if c.name == "status" else "")
 
 
 def utc_now() -> str:
@@ -62,22 +65,29 @@ class Store:
         return store
 
     def _migrate(self) -> None:
+        """Create the tables, add columns declared since the store was made, and upgrade old versions."""
+        declared = record.columns()
+        new = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cells'").fetchone() is None
         with self.db:
-            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            self.db.execute("CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                            "started_at TEXT, finished_at TEXT, argv TEXT, environment TEXT)")
-            columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
-            self.db.execute(f"CREATE TABLE IF NOT EXISTS cells ({columns})")
-        found = [r[1] for r in self.db.execute("PRAGMA table_info(cells)")]
-        if found != [name for name, _ in COLUMNS]:
-            raise UserError(f"{self.run_dir}: results.sqlite was written by another samplerbench version "
-                            "(its columns differ); use a new output directory")
+            for name, columns in TABLES.items():
+                self.db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS cells ({', '.join(map(_column_sql, declared))})")
+            found = {r[1] for r in self.db.execute("PRAGMA table_info(cells)")}
+            for c in declared:
+                if c.name not in found:
+                    self.db.execute(f"ALTER TABLE cells ADD COLUMN {c.name} {c.sql}")
         version = self.get_meta("schema_version")
         if version is None:
-            self.set_meta("schema_version", SCHEMA_VERSION)
-        elif version != SCHEMA_VERSION:
-            raise UserError(f"{self.run_dir}: results schema version {version}, this samplerbench reads "
-                            f"{SCHEMA_VERSION}; use a new output directory")
+            version = SCHEMA_VERSION if new else 1
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise UserError(f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
+                            f"{SCHEMA_VERSION}; use a newer samplerbench or a new output directory")
+        for step in range(version, SCHEMA_VERSION):
+            with self.db:
+                from bench.store_migrations import MIGRATIONS
+
+                MIGRATIONS[step](self.db)
+        self.set_meta("schema_version", SCHEMA_VERSION)
 
     # --- metadata -------------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -114,18 +124,29 @@ class Store:
         return self.run_dir / "images" / f"{cell_id}.png"
 
     def write_cell(self, row: dict[str, Any]) -> None:
-        """Insert or replace one finished cell (its PNG must already be on disk)."""
-        values = []
-        for name, _ in COLUMNS:
-            value = row.get(name)
-            if name in _JSON_COLUMNS and value is not None:
-                value = json.dumps(value)
-            elif name in _BOOL_COLUMNS and value is not None:
-                value = int(bool(value))
-            values.append(value)
-        marks = ", ".join("?" for _ in COLUMNS)
+        """Insert or replace one finished cell (its PNG must already be on disk); every key must be a
+        declared column (bench.record): a misspelt field is an error, never a silent NULL."""
+        declared = record.columns()
+        unknown = set(row) - {c.name for c in declared}
+        if unknown:
+            raise KeyError(f"not declared in bench.record: {', '.join(sorted(unknown))}")
+        names = ", ".join(c.name for c in declared)
+        marks = ", ".join("?" for _ in declared)
+        values = [c.encode(row.get(c.name)) for c in declared]
         with self.db:
-            self.db.execute(f"INSERT OR REPLACE INTO cells VALUES ({marks})", values)
+            self.db.execute(f"INSERT OR REPLACE INTO cells ({names}) VALUES ({marks})", values)
+
+    def refresh_params(self, params: dict[str, dict[str, Any]]) -> None:
+        """Rewrite the axis columns of stored cells ({cell id: params}): labels are not identity, so a
+        resumed run shows today's labels (a model's label, say) on its old cells too."""
+        if not params:
+            return
+        names = [c.name for c in record.axis_columns()]
+        sets = ", ".join(f"{n} = ?" for n in names)
+        encode = {c.name: c.encode for c in record.axis_columns()}
+        rows = [[encode[n](p.get(n)) for n in names] + [cid] for cid, p in params.items()]
+        with self.db:
+            self.db.executemany(f"UPDATE cells SET {sets} WHERE cell_id = ?", rows)
 
     def update_metrics(self, updates: dict[str, tuple[dict[str, Any], list[str]]]) -> None:
         """Merge {cell_id: (metrics, notes)} into finished cells in one transaction (group-level metrics).
@@ -143,15 +164,33 @@ class Store:
                 self.db.execute("UPDATE cells SET metrics = ?, notes = ? WHERE cell_id = ?",
                                 (json.dumps(merged), json.dumps(kept + notes), cell_id))
 
+    # --- what the metrics keep between batches and runs --------------------------------------------
+    def get_reference(self, key: str) -> tuple | None:
+        """(latents, latents_shape, latents_dtype, image, image_shape, error, info) of a stored reference."""
+        return self.db.execute("SELECT latents, latents_shape, latents_dtype, image, image_shape, error, info "
+                               "FROM metric_references WHERE key = ?", (key,)).fetchone()
+
+    def put_references(self, rows: list[tuple]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO metric_references VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def put_components(self, rows: list[tuple[str, str, int]]) -> None:
+        """(cell id, group key, component) of measured cells."""
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO metric_components VALUES (?, ?, ?)", rows)
+
+    def components(self, cell_ids: list[str]) -> list[tuple[str, int, str | None]]:
+        """(cell id, component, the cell's status) for those of `cell_ids` that have a component."""
+        marks = ", ".join("?" for _ in cell_ids)
+        return self.db.execute(
+            f"SELECT m.cell_id, m.component, c.status FROM metric_components m LEFT JOIN cells c "
+            f"ON c.cell_id = m.cell_id WHERE m.cell_id IN ({marks})", cell_ids).fetchall()
+
     def rows(self) -> Iterable[dict[str, Any]]:
-        names = [name for name, _ in COLUMNS]
-        for values in self.db.execute(f"SELECT {', '.join(names)} FROM cells ORDER BY rowid"):
-            row = dict(zip(names, values))
-            for name in _JSON_COLUMNS:
-                row[name] = json.loads(row[name]) if row[name] is not None else None
-            for name in _BOOL_COLUMNS:
-                row[name] = bool(row[name]) if row[name] is not None else None
-            yield row
+        declared = record.columns()
+        names = ", ".join(c.name for c in declared)
+        for values in self.db.execute(f"SELECT {names} FROM cells ORDER BY rowid"):
+            yield {c.name: c.decode(v) for c, v in zip(declared, values)}
 
     def close(self) -> None:
         self.db.close()
@@ -165,7 +204,7 @@ def results_frame(store: Store):
     for row in store.rows():
         metrics = row.pop("metrics") or {}
         rows.append({**row, **metrics})
-    columns = [name for name, _ in COLUMNS if name != "metrics"]
+    columns = [c.name for c in record.columns() if c.name != "metrics"]
     frame = pd.DataFrame(rows)
     return frame if rows else pd.DataFrame(columns=columns)
 
@@ -184,7 +223,7 @@ def export(store: Store) -> list[Path]:
     frame = results_frame(store)
     csv_path, parquet_path = store.run_dir / "results.csv", store.run_dir / "results.parquet"
     flat = frame.copy()
-    for name in ("sample_s_repeats", "fingerprint", "notes"):
+    for name in [c.name for c in record.columns() if c.codec == "json" and c.name != "metrics"]:
         if name in flat:
             flat[name] = flat[name].map(lambda v: json.dumps(v) if v is not None else None)
     flat.to_csv(csv_path, index=False)

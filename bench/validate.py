@@ -88,8 +88,8 @@ def as_mapping(value: Any, path: KeyPath, where: Where, allowed: dict[str, str] 
 
 
 def unknown_key_message(key: Any, allowed: dict[str, str]) -> str:
-    import difflib
+    from samplers.registry import did_you_mean
 
-    close = difflib.get_close_matches(str(key), list(allowed), n=1)
+    close = did_you_mean(str(key), allowed, n=1, cutoff=0.6)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"unknown key {key!r}.{hint} Allowed: {', '.join(allowed)}"

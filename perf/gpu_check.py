@@ -67,7 +67,7 @@ def pipeline_run(model, case: Case, s: dict, batch: int, repeats: int) -> tuple[
     """(seconds per image, CUDA peak bytes or None) of diffusers' own pipeline on the same weights and latents."""
     import diffusers
 
-    from bench.session import starting_noise
+    from bench.task import starting_noise
 
     scheduler = getattr(diffusers, case.scheduler)(**SD_SCHEDULE, **dict(case.options))
     pipe = diffusers.StableDiffusionPipeline(

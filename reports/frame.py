@@ -13,19 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from reports.axes import Axes
 from reports.metrics import METRICS
 
-# Columns that describe one image's parameters; any of them may be a grid axis.
-AXES: tuple[str, ...] = ("model", "prompt", "negative_prompt", "seed", "sampler", "steps", "cfg_scale",
-                         "width", "height", "clip_skip", "batch_size")
-# Axes a user picks besides sampler and steps; they join a configuration only when the run varied them.
-EXTRA_CONFIG_AXES: tuple[str, ...] = ("model", "cfg_scale", "width", "height", "clip_skip",
-                                      "negative_prompt", "batch_size")
-AXIS_LABELS: dict[str, str] = {
-    "model": "model", "prompt": "prompt", "negative_prompt": "negative", "seed": "seed",
-    "sampler": "sampler", "steps": "steps", "cfg_scale": "cfg", "width": "width", "height": "height",
-    "clip_skip": "clip skip", "batch_size": "batch",
-}
+#: a run setting that changes the timings without being an axis: joins a configuration when it varies
+RUN_SETTINGS: tuple[str, ...] = ("batch_size",)
 TIME_COLUMN = "sample_s"
 TIME_LABEL = "sampling s/image"
 
@@ -55,9 +47,9 @@ def ok_cells(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def ordered_values(results: pd.DataFrame, column: str) -> list:
-    """Distinct values of an axis: numbers ascending, text in first-seen (config) order."""
+    """Distinct values of an axis: numbers ascending, anything else in first-seen (config) order."""
     values = list(dict.fromkeys(results[column].tolist()))
-    if column in ("steps", "seed", "cfg_scale", "width", "height", "clip_skip", "batch_size"):
+    if pd.api.types.is_numeric_dtype(results[column]) and not pd.api.types.is_bool_dtype(results[column]):
         return sorted(values)
     return values
 
@@ -67,27 +59,35 @@ def varying(results: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in results.columns and results[c].nunique(dropna=False) > 1]
 
 
-def config_keys(results: pd.DataFrame) -> list[str]:
-    """Columns that identify a configuration: sampler, steps and any extra axis the run varied."""
-    return ["sampler", "steps"] + varying(results, EXTRA_CONFIG_AXES)
+def slice_keys(results: pd.DataFrame, axes: Axes) -> list[str]:
+    """Task axes the run varied (model, size, CFG...): results are compared only within one slice."""
+    return varying(results, axes.of_role("task"))
 
 
-def format_axis_value(column: str, value: object) -> str:
+def config_keys(results: pd.DataFrame, axes: Axes) -> list[str]:
+    """Columns that identify a configuration: sampler, steps, any other axis the run varied (but those
+    averaged over: prompt, seed) and a run setting that changed between resumed runs."""
+    chosen = ["sampler", "steps"]
+    others = [c for c in axes.of_role("choice", "task") if c not in chosen]
+    return chosen + varying(results, others) + varying(results, RUN_SETTINGS)
+
+
+def format_axis_value(column: str, value: object, axes: Axes) -> str:
     """How an axis value reads in a label (e.g. 'cfg 7', '20 steps')."""
     if column == "steps":
-        return f"{int(value)} steps"
+        return f"{int(value)} steps"  # type: ignore[call-overload]
     if column in ("sampler", "prompt", "model"):
         return str(value)
     if column == "negative_prompt":
         return f"negative: {value or '(none)'}"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return f"{AXIS_LABELS.get(column, column)} {value}"
+    return f"{axes.label(column)} {value}"
 
 
-def config_label(row: pd.Series | dict, keys: Sequence[str]) -> str:
+def config_label(row: pd.Series | dict, keys: Sequence[str], axes: Axes) -> str:
     """'Euler a · 20 steps · cfg 7': the name under which a configuration is shown everywhere."""
-    return " · ".join(format_axis_value(k, row[k]) for k in keys)
+    return " · ".join(format_axis_value(k, row[k], axes) for k in keys)
 
 
 def _pooled_repeats(cells: pd.DataFrame) -> list[float]:
@@ -96,13 +96,14 @@ def _pooled_repeats(cells: pd.DataFrame) -> list[float]:
     return pooled or [float(t) for t in cells[TIME_COLUMN].dropna()]
 
 
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
+def summarise(results: pd.DataFrame, axes: Axes) -> pd.DataFrame:
     """One row per configuration: median time, repeat spread, NFE, peak memory, mean of each metric.
 
     Failed cells count in `n_failed` only; a configuration whose cells all failed keeps a row with
     NaN figures so that the failure stays visible.
     """
-    keys = config_keys(results)
+    keys = config_keys(results, axes)
+    slices = slice_keys(results, axes)
     metric_names = [m for m in METRICS if m in results.columns]
     rows = []
     for key, cells in results.groupby(keys, sort=False, dropna=False):
@@ -110,8 +111,10 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         pooled = _pooled_repeats(ok) if len(ok) else []
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         row.update(
-            label=config_label(row, keys),
-            series=config_label(row, [k for k in keys if k != "steps"]),
+            label=config_label(row, keys, axes),
+            series=config_label(row, [k for k in keys if k != "steps"], axes),
+            choice=config_label(row, [k for k in keys if k not in slices], axes),
+            slice=config_label(row, slices, axes),
             sampler_id=cells["sampler_id"].iloc[0],
             stochastic=bool(cells["stochastic"].any()),
             n_cells=len(cells),

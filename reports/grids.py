@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw
 from PIL.PngImagePlugin import PngInfo
 
 from reports import draw
-from reports.frame import (AXES, AXIS_LABELS, TIME_COLUMN, format_axis_value, is_missing, ordered_values,
-                           text_or, varying)
+from reports.axes import Axes
+from reports.frame import TIME_COLUMN, format_axis_value, is_missing, ordered_values, text_or, varying
 from reports.metrics import MetricSpec, main_metric
 
 RANDOM_WEIGHTS_NOTE = "Random weights: these images are not meaningful (time and memory are real)."
@@ -125,14 +125,14 @@ class _Painter:
         self.image = Image.new("RGB", (self.width, self.height), (255, 255, 255))
         self.pen = ImageDraw.Draw(self.image)
 
-    def headers(self, rows_axis: str, cols_axis: str, row_labels: list[str]) -> None:
+    def headers(self, rows_label: str, cols_label: str, row_labels: list[str]) -> None:
         y = 8
         for lines, kind in self.title:
             fnt = self.title_font if kind == "bold" else self.label
             fill = draw.WARN if kind == "warn" else draw.INK
             draw.draw_lines(self.pen, lines, (10, y, self.width - 10, y + 1), fnt, fill, "left", "top")
             y += len(lines) * draw.line_height(self.title_font)
-        corner = f"rows: {AXIS_LABELS.get(rows_axis, rows_axis)}\ncolumns: {AXIS_LABELS.get(cols_axis, cols_axis)}"
+        corner = f"rows: {rows_label}\ncolumns: {cols_label}"
         draw.draw_lines(self.pen, corner.splitlines(), (8, self.title_h, self.l.header_w - 8, self.top),
                         self.small, draw.MUTED, "left", "middle")
         for j, lines in enumerate(self.col_lines):
@@ -197,7 +197,7 @@ def _parameters(spec: GridSpec, rows: list, cols: list, fixed: Sequence[tuple[st
 
 
 def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str, str]], run_dir: Path,
-                     out_dir: Path, layout: Layout, metric: MetricSpec | None) -> list[GridPage]:
+                     out_dir: Path, layout: Layout, metric: MetricSpec | None, axes: Axes) -> list[GridPage]:
     random_weights = bool(group["random_weights"].any()) if "random_weights" in group else False
     row_values, col_values = ordered_values(group, spec.rows), ordered_values(group, spec.cols)
     lookup = {}
@@ -208,13 +208,13 @@ def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str,
     digest = hashlib.sha1(repr((spec, fixed)).encode("utf-8")).hexdigest()[:10]
     out = []
     for n, (rows, cols) in enumerate(((r, c) for r in row_chunks for c in col_chunks), start=1):
-        row_labels = [format_axis_value(spec.rows, v) for v in rows]
-        col_labels = [format_axis_value(spec.cols, v) for v in cols]
+        row_labels = [format_axis_value(spec.rows, v, axes) for v in rows]
+        col_labels = [format_axis_value(spec.cols, v, axes) for v in cols]
         title = [(spec.title + (f" (page {n} of {pages})" if pages > 1 else ""), "bold")]
-        title += [(" · ".join(f"{AXIS_LABELS.get(a, a)}: {v}" for a, v in fixed), "plain")] if fixed else []
+        title += [(" · ".join(f"{axes.label(a)}: {v}" for a, v in fixed), "plain")] if fixed else []
         title += [(RANDOM_WEIGHTS_NOTE, "warn")] if random_weights else []
         painter = _Painter(layout, _aspect(group), len(rows), len(cols), col_labels, title)
-        painter.headers(spec.rows, spec.cols, row_labels)
+        painter.headers(axes.label(spec.rows), axes.label(spec.cols), row_labels)
         tiles = [_draw_tile(painter, painter.tile_box(i, j), lookup.get((rv, cv)), run_dir, metric,
                             f"{row_labels[i]} | {col_labels[j]}")
                  for i, rv in enumerate(rows) for j, cv in enumerate(cols)]
@@ -230,7 +230,7 @@ def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str,
     return out
 
 
-def render_grids(results: pd.DataFrame, run_dir: Path, spec: GridSpec, layout: Layout = Layout(),
+def render_grids(results: pd.DataFrame, run_dir: Path, spec: GridSpec, axes: Axes, layout: Layout = Layout(),
                  out_dir: Path | None = None) -> list[GridPage]:
     """Draw every page of one grid kind into run_dir/grids (or out_dir) and describe them."""
     run_dir = Path(run_dir)
@@ -241,12 +241,12 @@ def render_grids(results: pd.DataFrame, run_dir: Path, spec: GridSpec, layout: L
         subset = subset[subset[column] == value]
     if subset.empty:
         return []
-    split = [c for c in varying(subset, AXES) if c not in (spec.rows, spec.cols)]
+    split = [c for c in varying(subset, axes.columns) if c not in (spec.rows, spec.cols)]
     groups = subset.groupby(split, sort=False, dropna=False) if split else [((), subset)]
     metric = main_metric(results)
     pages: list[GridPage] = []
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         fixed = [(c, str(v)) for c, v in zip(split, key)] + [(c, str(v)) for c, v in spec.where]
-        pages += _pages_for_group(group, spec, fixed, run_dir, out_dir, layout, metric)
+        pages += _pages_for_group(group, spec, fixed, run_dir, out_dir, layout, metric, axes)
     return pages

@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from reports.axes import Axes
 from reports.charts import MEMORY_KINDS, Chart
+from reports.frame import ordered_values, varying
 from reports.grids import GridPage
 from reports.metrics import MetricSpec
 from reports.recommend import MetricAdvice
@@ -28,7 +30,7 @@ class Notice:
     text: str
 
 
-def derive_warnings(results: pd.DataFrame, meta: dict) -> list[Notice]:
+def derive_warnings(results: pd.DataFrame, meta: dict, axes: Axes) -> list[Notice]:
     """The run's own warnings plus what the data itself says a reader must know."""
     found = [Notice("run", str(w)) for w in meta.get("warnings", [])]
     said = " ".join(w.text.lower() for w in found)
@@ -46,21 +48,26 @@ def derive_warnings(results: pd.DataFrame, meta: dict) -> list[Notice]:
     failed = int((results["status"] != "ok").sum())
     if failed:
         found.append(Notice("failures", f"{failed} of {len(results)} cells failed: see Failures."))
-    unknown = unknown_metric_columns(results)
+    unknown = unknown_metric_columns(results, axes)
     if unknown:
         found.append(Notice("columns", "Columns with no known direction, shown but not ranked: "
                               + ", ".join(unknown) + "."))
     return found
 
 
-def facts(results: pd.DataFrame, meta: dict) -> list[tuple[str, str]]:
-    """The summary's key figures."""
+def facts(results: pd.DataFrame, meta: dict, axes: Axes) -> list[tuple[str, str]]:
+    """The summary's key figures, and the values of every other axis the run varied."""
     ok = int((results["status"] == "ok").sum())
     steps = ", ".join(map(str, sorted(results["steps"].unique())))
-    return [("benchmark", str(meta.get("name", "unnamed"))), ("created", str(meta.get("created", "unknown"))),
-            ("model", ", ".join(map(str, results["model"].unique()))), ("cells", f"{ok} ok of {len(results)}"),
-            ("samplers", str(results["sampler"].nunique())), ("step counts", steps),
-            ("prompts", str(results["prompt"].nunique())), ("seeds", str(results["seed"].nunique()))]
+    models = list(dict.fromkeys(map(str, results["model"])))
+    out = [("benchmark", str(meta.get("name", "unnamed"))), ("created", str(meta.get("created", "unknown"))),
+           ("models" if len(models) > 1 else "model", ", ".join(models)), ("cells", f"{ok} ok of {len(results)}"),
+           ("samplers", str(results["sampler"].nunique())), ("step counts", steps),
+           ("prompts", str(results["prompt"].nunique())), ("seeds", str(results["seed"].nunique()))]
+    shown = {"model", "sampler", "steps", "prompt", "seed"}
+    for column in varying(results, [c for c in axes.columns if c not in shown]):
+        out.append((axes.label(column), ", ".join(map(str, ordered_values(results, column)))))
+    return out
 
 
 def environment_rows(meta: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
@@ -85,14 +92,14 @@ def group_grids(pages: list[GridPage]) -> list[tuple[str, list[GridPage]]]:
 
 def render_html(*, results: pd.DataFrame, meta: dict, advice: list[MetricAdvice], skipped: list[str],
                 fallback: dict | None, charts: list[Chart], tables: list[Table], pages: list[GridPage],
-                metrics: list[MetricSpec], colours: dict[str, str]) -> str:
+                metrics: list[MetricSpec], colours: dict[str, str], axes: Axes) -> str:
     """Fill the template; every string in the context is escaped by Jinja2."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     machine, packages, identity = environment_rows(meta)
     return env.get_template("report.html.j2").render(
-        title=str(meta.get("name", "samplerbench report")), facts=facts(results, meta),
-        warnings=derive_warnings(results, meta), advice=advice, skipped=skipped, fallback=fallback,
+        title=str(meta.get("name", "samplerbench report")), facts=facts(results, meta, axes),
+        warnings=derive_warnings(results, meta, axes), advice=advice, skipped=skipped, fallback=fallback,
         charts=charts, tables=tables, grids=group_grids(pages), failures=failure_rows(results),
         machine=machine, packages=packages, identity=identity, notes=[str(n) for n in meta.get("notes", [])],
         metrics=metrics, colours=colours)

@@ -39,6 +39,7 @@ class MetricAdvice:
     by_budget: tuple[Pick, ...]
     front_labels: tuple[str, ...]
     excluded: tuple[str, ...] = field(default_factory=tuple)  # why some rows were left out
+    slice: str = ""  # the task slice (model, size, CFG...) it is about; "" when the run has one
 
 
 def eligible(summary: pd.DataFrame, spec: MetricSpec) -> tuple[pd.DataFrame, list[str]]:

@@ -9,15 +9,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reports.axes import Axes
 from reports.frame import TIME_COLUMN, is_missing, text_or, varying
 from reports.metrics import METRICS, MetricSpec
 
-KNOWN_COLUMNS = frozenset({
-    "cell_id", "status", "error", "model", "prompt", "negative_prompt", "seed", "sampler", "sampler_id",
-    "family", "schedule", "stochastic", "steps", "cfg_scale", "width", "height", "clip_skip", "batch_size",
-    "nfe", "encode_s", "sample_s", "decode_s", "total_s", "sample_s_repeats", "peak_mem_bytes",
-    "peak_mem_kind", "image", "random_weights",
-}) | frozenset(METRICS)
+#: columns that are never an unknown metric: the known metrics (the harness's own columns come with `Axes`)
+KNOWN_COLUMNS = frozenset(METRICS)
 
 
 @dataclass(frozen=True)
@@ -64,17 +61,17 @@ def metric_cell(spec: MetricSpec, value: object) -> Cell:
     return Cell("n/a", "") if is_missing(value) else Cell(spec.format(float(value)), repr(float(value)))
 
 
-def unknown_metric_columns(results: pd.DataFrame) -> list[str]:
-    """Float columns the registry does not know: shown, never ranked."""
-    return [c for c in results.columns
-            if c not in KNOWN_COLUMNS and pd.api.types.is_float_dtype(results[c])]
+def unknown_metric_columns(results: pd.DataFrame, axes: Axes) -> list[str]:
+    """Float columns that are neither declared by the harness nor known metrics: shown, never ranked."""
+    known = KNOWN_COLUMNS | axes.record_columns | set(axes.columns)
+    return [c for c in results.columns if c not in known and pd.api.types.is_float_dtype(results[c])]
 
 
 def config_table(summary: pd.DataFrame, metrics: list[MetricSpec], colours: dict[str, str],
-                 extra_keys: list[str]) -> Table:
+                 extra_keys: list[str], axes: Axes) -> Table:
     """One row per configuration: what a reader sorts to choose a sampler."""
     columns = [Column("sampler", "sampler", False), Column("steps", "steps", True)]
-    columns += [Column(k, k, summary[k].dtype.kind in "if") for k in extra_keys]
+    columns += [Column(k, axes.label(k), summary[k].dtype.kind in "if") for k in extra_keys]
     columns += [Column("time", "s/image", True, "sampling seconds per image, median"),
                 Column("spread", "repeat range", False, "fastest to slowest timing repeat"),
                 Column("nfe", "NFE", True, "denoiser evaluations per image"),
@@ -93,14 +90,14 @@ def config_table(summary: pd.DataFrame, metrics: list[MetricSpec], colours: dict
     return Table("configs", "Per configuration (mean over prompts and seeds)", tuple(columns), tuple(rows))
 
 
-def cell_table(results: pd.DataFrame, metrics: list[MetricSpec], colours: dict[str, str],
+def cell_table(results: pd.DataFrame, metrics: list[MetricSpec], colours: dict[str, str], axes: Axes,
                limit: int = 5000) -> Table:
     """One row per image, linked to its full-size PNG; capped so the page stays usable."""
-    axes = ["prompt", "seed"] + varying(results, ["negative_prompt", "cfg_scale", "width", "height",
-                                                   "clip_skip", "model"])
-    extra = unknown_metric_columns(results)
+    shown = ["prompt", "seed"] + [c for c in varying(results, axes.columns)
+                                  if c not in ("sampler", "steps", "prompt", "seed")]
+    extra = unknown_metric_columns(results, axes)
     columns = [Column("sampler", "sampler", False), Column("steps", "steps", True)]
-    columns += [Column(a, a, a in ("seed", "cfg_scale", "width", "height", "clip_skip")) for a in axes]
+    columns += [Column(a, axes.label(a), axes.numeric(a)) for a in shown]
     columns += [Column("status", "status", False), Column("time", "s/image", True),
                 Column("total", "total s", True, "encode + sample + decode"), Column("nfe", "NFE", True)]
     columns += [Column(m.name, m.label, True, f"{m.help}; {m.direction_text}") for m in metrics]
@@ -109,7 +106,7 @@ def cell_table(results: pd.DataFrame, metrics: list[MetricSpec], colours: dict[s
     rows = []
     for _, r in results.head(limit).iterrows():
         cells = [text(r["sampler"], colours.get(r["sampler"])), number(r["steps"], "{:.0f}")]
-        cells += [number(r[a], "{:g}") if c.numeric else text(r[a]) for a, c in zip(axes, columns[2:])]
+        cells += [number(r[a], "{:g}") if c.numeric else text(r[a]) for a, c in zip(shown, columns[2:])]
         cells += [text(r["status"]), number(r[TIME_COLUMN]), number(r["total_s"]), number(r["nfe"], "{:.0f}")]
         cells += [metric_cell(m, r[m.name]) for m in metrics]
         cells += [number(r[c]) for c in extra]

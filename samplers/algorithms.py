@@ -7,12 +7,11 @@ Tests check these tables against the installed libraries' signatures.
 """
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from samplers.registry import SamplerError
+from samplers.registry import SamplerError, did_you_mean
 
 
 class BadOption(SamplerError):
@@ -96,7 +95,7 @@ def canonical_options(algo: Algorithm, given: Mapping[str, Any], where: str) -> 
     for name, value in given.items():
         option = algo.options.get(name)
         if option is None:
-            near = difflib.get_close_matches(name, list(algo.options), n=3, cutoff=0.5)
+            near = did_you_mean(name, algo.options, n=3)
             hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
             allowed = ", ".join(sorted(algo.options)) or "none"
             raise BadOption(f"{where}: unknown option {name!r}.{hint} Allowed: {allowed}", name)

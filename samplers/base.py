@@ -57,13 +57,19 @@ class SampleTask:
     #: (x_t, t) -> (guided eps, unconditional eps) from the same single evaluation as `eps` (one NFE): what
     #: CFG++ samplers need; None where the caller cannot give it (those samplers then fail with a reason)
     eps_pair: EpsPairFn | None = None
-    #: what the adapter reports back; "nfe": evaluations per image, set when the images ran one by one
-    #: (then the model's call count is their sum, not each image's NFE)
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
-#: family adapter: (spec, task) -> clean latents [B, C, h, w]
-SampleFn = Callable[[SamplerSpec, SampleTask], "torch.Tensor"]
+@dataclass(frozen=True)
+class Sampled:
+    """What a sampler hands back: clean latents [B, C, h, w] and its model evaluations per image."""
+
+    latents: "torch.Tensor"
+    nfe: tuple[int, ...]
+
+
+#: family adapter: (spec, task) -> clean latents [B, C, h, w], or `Sampled` when it counts its own NFE
+#: (e.g. images run one by one, so the model's call count is their sum, not each image's NFE)
+SampleFn = Callable[[SamplerSpec, SampleTask], "torch.Tensor | Sampled"]
 
 
 def derive_seed(seed: int, purpose: str) -> int:

@@ -7,7 +7,6 @@ Adding an algorithm is one row in a table; adding a family is one table and one 
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import replace
 from typing import Any, Mapping
 
@@ -17,17 +16,16 @@ from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SIGMA_FLAGS, SPACINGS
 from samplers.k_table import K_ALGORITHMS, PER_IMAGE
 from samplers.names import aliases, display_label
 from samplers.plugins import USER_ALGORITHMS, register_entry_points
-from samplers.registry import Registry, UnknownName, normalise
+from samplers.registry import Registry, UnknownName, did_you_mean, normalise
 from samplers.schedule_names import ALL_SCHEDULES
 from samplers.solvers_table import EXTRA_ALIASES, PAPER_ALGORITHMS
 
-#: family -> adapter, or "module:function" imported only when a sampler of that family first runs
-FAMILIES: dict[str, Any] = {
-    "k": "samplers.kdiffusion:sample",
-    "diffusers": "samplers.diffusers_schedulers:sample",
-    "paper": "samplers.kdiffusion:sample",  # implemented here from the papers, in k-diffusion's convention
-    "user": "samplers.kdiffusion:sample",  # the user's own functions (samplers.plugins)
-}
+#: family -> its adapter (`samplers.base.SampleFn`), imported only when a sampler of that family first runs
+FAMILIES: Registry[Any] = Registry("sampler family")
+FAMILIES.lazy("k", "samplers.kdiffusion:sample")
+FAMILIES.lazy("diffusers", "samplers.diffusers_schedulers:sample")
+FAMILIES.lazy("paper", "samplers.kdiffusion:sample")  # implemented here from the papers, k-diffusion's convention
+FAMILIES.lazy("user", "samplers.kdiffusion:sample")  # the user's own functions (samplers.plugins)
 
 #: family -> its algorithm table
 TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS,
@@ -172,8 +170,8 @@ def _schedule_id(schedule: str, algo: Algorithm, name: str) -> str:
     shown = [f"{sid} ({ALL_SCHEDULES[sid].labels[0]})" for sid in algo.schedules]
     others = [sid for sid in ALL_SCHEDULES if wanted in {normalise(sid), *map(normalise, ALL_SCHEDULES[sid].labels)}]
     why = f"{algo.label!r} does not run on schedule {schedule!r}" if others else f"unknown schedule {schedule!r}"
-    names = {normalise(n): n for sid in algo.schedules for n in (sid, *ALL_SCHEDULES[sid].labels)}
-    near = [names[k] for k in difflib.get_close_matches(wanted, list(names), n=2, cutoff=0.6)]
+    near = did_you_mean(schedule, [n for sid in algo.schedules for n in (sid, *ALL_SCHEDULES[sid].labels)],
+                        n=2, cutoff=0.6)
     hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
     error = UnknownName("schedule", schedule, near, shown)
     error.args = (f"{why} (sampler {name!r}).{hint} Allowed: {', '.join(shown)}, Automatic",)

@@ -13,7 +13,7 @@ The adapter absorbs every exception to the one calling convention:
 - Where k-diffusion couples the images of a batch, the images run one at a time: dpm_adaptive's step
   controller takes one error norm over the batch, and the churn of euler/heun/dpm_2 (`s_churn > 0`)
   draws `torch.randn_like` from the global generator, which is then forked and seeded per image.
-  The evaluations per image are reported in `task.stats["nfe"]`.
+  The evaluations per image are handed back with the latents (`Sampled`).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Any, Callable
 import torch
 
 from samplers.algorithms import full_options
-from samplers.base import SamplerSpec, SampleTask, derive_seed
+from samplers.base import Sampled, SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
 from samplers.k_table import PER_IMAGE
 from samplers.plugins import runs as user_runs
@@ -134,7 +134,7 @@ def _options(spec: SamplerSpec, task: SampleTask) -> dict[str, Any]:
     return full_options(algo, given) if algo is not None else given
 
 
-def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor:
+def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor | Sampled:
     """Run `sample_<algorithm>` from the shared starting noise; clean latents [B, C, h, w]."""
     k_diffusion = _import_k_diffusion()
     options = _options(spec, task)
@@ -151,8 +151,7 @@ def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor:
         single = SampleTask(eps, task.alphas_cumprod, task.noise[i:i + 1], task.steps, (seed,), task.options)
         outs.append(_run(k_diffusion, spec, options, single, model, churn_seed=derive_seed(seed, "churn")))
         counts.append(model.calls)
-    task.stats["nfe"] = counts
-    return torch.cat(outs)
+    return Sampled(torch.cat(outs), tuple(counts))
 
 
 def sample_on(spec: SamplerSpec, task: SampleTask, sigmas: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,14 @@
-"""A name registry with alias collision checks and "did you mean" answers (after lm-eval's registry)."""
+"""The one registry type of the project (after lm-eval's `api/registry.py`): canonical names and aliases
+with collision checks, "did you mean" answers, and lazy "module:attr" entries imported only when chosen,
+so `bench --help` never imports torch. Sampler families and samplers, model kinds and metrics all use it.
+"""
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterable
+from typing import Any, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -11,6 +16,31 @@ T = TypeVar("T")
 def normalise(name: str) -> str:
     """The lookup form of a name: case, spaces, '-' and '_' do not matter ("Euler a" == "euler_a")."""
     return re.sub(r"[\s_\-]+", " ", name.strip().lower())
+
+
+def did_you_mean(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
+    """The candidates nearest to `name` (spelling, case and separators ignored), best first: the one
+    "did you mean" helper of every error message."""
+    by_key: dict[str, str] = {}
+    for candidate in candidates:
+        by_key.setdefault(normalise(str(candidate)), str(candidate))
+    keys = difflib.get_close_matches(normalise(str(name)), list(by_key), n=n, cutoff=cutoff)
+    return [by_key[k] for k in keys]
+
+
+def load_attr(ref: str) -> Any:
+    """Import "module:attr": heavy backends (torch, diffusers, ray) load only when an entry is used."""
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class Lazy:
+    """A registry entry named by "module:attr", imported on first `get`."""
+
+    def __init__(self, ref: str) -> None:
+        if ":" not in ref:
+            raise ValueError(f"a lazy entry is 'module:attr', got {ref!r}")
+        self.ref = ref
 
 
 class SamplerError(ValueError):
@@ -38,13 +68,17 @@ class Registry(Generic[T]):
         self._names: dict[str, str] = {}  # normalised name -> canonical id
         self._display: dict[str, str] = {}  # normalised name -> the name as registered
 
-    def add(self, canonical: str, entry: T, aliases: tuple[str, ...] = ()) -> T:
+    def add(self, canonical: str, entry: T | Lazy, aliases: tuple[str, ...] = ()) -> T | Lazy:
         if canonical in self._entries:
             raise ValueError(f"{self.kind} {canonical!r} is registered twice")
-        self._entries[canonical] = entry
+        self._entries[canonical] = entry  # type: ignore[assignment]
         for name in (canonical, *aliases):
             self.alias(name, canonical)
         return entry
+
+    def lazy(self, canonical: str, ref: str, aliases: tuple[str, ...] = ()) -> None:
+        """Register "module:attr", imported the first time the entry is used."""
+        self.add(canonical, Lazy(ref), aliases)
 
     def alias(self, name: str, canonical: str) -> None:
         key = normalise(name)
@@ -53,6 +87,12 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} alias {name!r} claimed by both {owner!r} and {canonical!r}")
         self._names[key] = canonical
         self._display.setdefault(key, name)
+
+    def replace(self, canonical: str, entry: T) -> T | Lazy:
+        """Put another entry under a registered name (a wrapped adapter, a test's); returns the old one."""
+        old = self._entries[canonical]
+        self._entries[canonical] = entry
+        return old
 
     def remove(self, canonical: str) -> None:
         """Unregister an entry and all its names (plugins that come and go, tests)."""
@@ -64,14 +104,24 @@ class Registry(Generic[T]):
         canonical = self._names.get(normalise(name))
         if canonical is None:
             raise UnknownName(self.kind, name, self.suggest(name), list(self._entries))
-        return self._entries[canonical]
+        entry: Any = self._entries[canonical]
+        if isinstance(entry, Lazy):
+            entry = self._entries[canonical] = load_attr(entry.ref)
+        return entry
+
+    __getitem__ = get
+
+    def names(self) -> list[str]:
+        """The canonical names, in registration order."""
+        return list(self._entries)
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
-        keys = difflib.get_close_matches(normalise(name), list(self._names), n=n * 3, cutoff=0.5)
         found: list[str] = []
-        for key in keys:
-            if self._display[key] not in found:
-                found.append(self._display[key])
+        for display in did_you_mean(name, self._display.values(), n=n * 3):
+            canonical = self._names[normalise(display)]
+            shown = self._display[normalise(display)]
+            if shown not in found and canonical is not None:
+                found.append(shown)
         return found[:n]
 
     def canonical(self, name: str) -> str | None:
@@ -85,7 +135,8 @@ class Registry(Generic[T]):
         return normalise(name) in self._names
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self._entries.values())
+        """The entries (lazy ones imported), in registration order."""
+        return iter([self.get(name) for name in self._entries])
 
     def __len__(self) -> int:
         return len(self._entries)

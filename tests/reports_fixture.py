@@ -105,3 +105,19 @@ def make_fake_run(run_dir: Path, *, samplers: tuple[FakeSampler, ...] = SAMPLERS
         "notes": ["made by tests/reports_fixture.py"],
     }
     return pd.DataFrame(rows), meta
+
+
+def _record() -> dict:
+    from bench.record import for_reports
+
+    return for_reports()
+
+
+#: the harness's cell record as the report receives it (plain data)
+RECORD = _record()
+
+
+def report_axes():
+    from reports.axes import Axes
+
+    return Axes.of(RECORD)

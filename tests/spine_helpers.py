@@ -59,7 +59,8 @@ ADAPTERS = {"nan2": _nan_on_seed_2, "raises": _raises, "slow": _slow, "record": 
 
 def register_test_family() -> None:
     """Idempotently add `test:<name>/normal` samplers, one per misbehaviour."""
-    samplers.FAMILIES["test"] = lambda spec, task: ADAPTERS[spec.algorithm](spec, task)
+    if "test" not in samplers.FAMILIES:
+        samplers.FAMILIES.add("test", lambda spec, task: ADAPTERS[spec.algorithm](spec, task))
     for name in ADAPTERS:
         spec = SamplerSpec("test", name, "normal", label=f"Test {name}")
         if spec.id not in samplers.SAMPLERS:
@@ -71,4 +72,5 @@ def unregister_test_family() -> None:
         spec_id = SamplerSpec("test", name, "normal").id
         if spec_id in samplers.SAMPLERS:
             samplers.SAMPLERS.remove(spec_id)
-    samplers.FAMILIES.pop("test", None)
+    if "test" in samplers.FAMILIES:
+        samplers.FAMILIES.remove("test")

@@ -69,8 +69,11 @@ def test_perturbed_euler_fails_on_its_cells_only(recorded, tmp_path, monkeypatch
             task = dataclasses.replace(task, eps=lambda x, t: eps(x, t) * 1.01)
         return real(spec, task)
 
-    monkeypatch.setitem(samplers.FAMILIES, "k", perturbed)
-    bench_run(config, tmp_path / "perturbed")
+    samplers.FAMILIES.replace("k", perturbed)
+    try:
+        bench_run(config, tmp_path / "perturbed")
+    finally:
+        samplers.FAMILIES.replace("k", real)
     junit = tmp_path / "junit.xml"
     capsys.readouterr()
     assert main(["check", str(tmp_path / "perturbed"), "--baseline", str(baseline), "--junit", str(junit)]) == 1

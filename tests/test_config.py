@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.config import FIELDS, json_schema, load_config
+from bench.config import fields, json_schema, load_config
 from bench.errors import ConfigError
 
 GOOD = """\
@@ -89,6 +89,6 @@ def test_cli_error_has_no_traceback_in_a_real_process(tmp_path):
 def test_schema_describes_every_key(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert set(schema["properties"]) == set(FIELDS) == set(json_schema()["properties"])
+    assert set(schema["properties"]) == set(fields()) == set(json_schema()["properties"])
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"prompts", "seeds", "samplers", "steps"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from pathlib import Path
 import sys
-from dataclasses import replace
 
 from bench.config import load_config
 from bench.matrix import batches, expand
@@ -57,4 +57,33 @@ def test_batches_group_seeds_of_one_cell_group(tmp_path):
     assert all(len({c.group_key() for c in g}) == 1 for g in groups)
     assert sorted(len(g) for g in groups)[:2] == [1, 1] and max(len(g) for g in groups) == 2
     assert sum(len(g) for g in groups) == len(cells)
-    assert replace(cells[0], seed=99).group_key() == cells[0].group_key()
+    assert cells[0].with_(seed=99).group_key() == cells[0].group_key()
+
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden_ids.yaml"
+#: computed by the release before the cell record (3072 cells over every axis and model kind)
+GOLDEN_DIGEST = "f046f23b8c34ae43ab6b2645cf274c2c0affa48e209fbc1d0a5400027d7f0d9f"
+GOLDEN_FIRST_ID_PER_MODEL = {
+    "analytic": "0579431e40a93402",
+    "analytic (components=8, dtype=float64, std=0.2)": "af8dc66771576811",
+    "tiny (weights=random)": "c658a58d2cfb18e4",
+    "sd15 (dtype=float16, seed=3, weights=random)": "9c72c211270e9a9d",
+    "runwayml/stable-diffusion-v1-5 (dtype=float16, variant=fp16)": "3d06d2e1f22ba139",
+    "C:\\models\\v1-5.safetensors (prediction_type=v_prediction)": "098b184d6b0d1217",
+}
+
+
+def test_every_cell_id_of_the_previous_release_is_unchanged():
+    cells = expand(load_config(GOLDEN))
+    assert len(cells) == 3072
+    assert hashlib.sha256(",".join(c.id for c in cells).encode()).hexdigest() == GOLDEN_DIGEST
+    first: dict[str, str] = {}
+    for cell in cells:
+        first.setdefault(cell.model.label, cell.id)
+    assert first == GOLDEN_FIRST_ID_PER_MODEL  # one golden id per model kind, and every label distinct
+
+
+def test_a_model_label_is_not_part_of_the_id(tmp_path):
+    plain = ids(write_config(tmp_path / "a.yaml", model={"kind": "analytic", "std": 0.2}))
+    named = ids(write_config(tmp_path / "b.yaml", model={"kind": "analytic", "std": 0.2, "label": "wide"}))
+    assert plain == named

@@ -8,7 +8,7 @@ import torch
 from bench.metrics import ode_reference as ode
 from bench.metrics.exact import ExactMeasures, coverage, expected_coverage
 from bench.models.analytic import AnalyticModel, sample_mixture
-from bench.session import starting_noise
+from bench.task import starting_noise
 
 H = W = 16
 PROMPTS = ["a red circle", "a blue square on yellow", "a green triangle on black", "a cat"]

@@ -8,7 +8,7 @@ import samplers
 from bench.guidance import GuidedEps
 from bench.metrics import ode_reference as ode
 from bench.models.analytic import AnalyticModel
-from bench.session import starting_noise
+from bench.task import starting_noise
 
 SIZE = 8  # 3 x 8 x 8 = 192 values
 

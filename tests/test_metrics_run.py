@@ -99,7 +99,6 @@ def test_stiff_groups_say_so_on_their_cells(tmp_path: Path) -> None:
 
 def test_empty_prompt_has_no_alignment_and_says_why(tmp_path: Path) -> None:
     """The config refuses empty prompts; the calculator still never invents a value for one."""
-    from dataclasses import replace
 
     import numpy as np
     import torch
@@ -110,7 +109,7 @@ def test_empty_prompt_has_no_alignment_and_says_why(tmp_path: Path) -> None:
     from bench.models.analytic import AnalyticModel
 
     config = load_config(write(tmp_path, seeds=[1], samplers=["Euler"]))
-    cell = replace(expand(config)[0], prompt="")
+    cell = expand(config)[0].with_(prompt="")
     res = Resources(config, AnalyticModel(), "analytic", None, [])
     batch = Batch([cell], torch.zeros(1, 3, 8, 8), np.zeros((1, 8, 8, 3), np.uint8))
     assert alignment(res, batch) == [(None, "alignment: not measured: the empty prompt names no concept")]

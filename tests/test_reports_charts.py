@@ -13,6 +13,7 @@ from reports.frame import summarise
 from reports.metrics import METRICS, present_metrics
 from reports.palette import sampler_colours
 from reports_fixture import FAILED_CELL, SAMPLERS, STEPS, make_fake_run, ode_error
+from reports_fixture import report_axes
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -21,7 +22,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 def drawn(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("charts")
     results, _ = make_fake_run(run_dir)
-    summary = summarise(results)
+    summary = summarise(results, report_axes())
     colours = sampler_colours(results["sampler"])
     made = charts.render_charts(summary, colours, present_metrics(results), run_dir, "cpu_peak_rss_process")
     return run_dir, summary, colours, {c.name: c for c in made}

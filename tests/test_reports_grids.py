@@ -8,6 +8,7 @@ from PIL import Image
 from reports import draw
 from reports.grids import GridSpec, Layout, default_specs, render_grids
 from reports_fixture import FAIL_ERROR, FAILED_CELL, PROMPTS, SAMPLERS, SEEDS, STEPS, make_fake_run
+from reports_fixture import report_axes
 
 SAMPLER_STEPS = GridSpec("samplers-steps", "Samplers × steps", "sampler", "steps")
 
@@ -26,7 +27,7 @@ def _overlap(a, b) -> bool:
 
 def test_samplers_by_steps_geometry_and_labels(run):
     run_dir, results = run
-    pages = render_grids(results, run_dir, SAMPLER_STEPS)
+    pages = render_grids(results, run_dir, SAMPLER_STEPS, report_axes())
     assert len(pages) == len(PROMPTS) * len(SEEDS)  # one grid per (prompt, seed), one page each
     assert {dict(p.fixed)["seed"] for p in pages} == {str(s) for s in SEEDS}
     for page in pages:
@@ -50,7 +51,7 @@ def test_samplers_by_steps_geometry_and_labels(run):
 
 def test_tiles_show_the_right_image_in_the_right_place(run):
     run_dir, results = run
-    page = render_grids(results, run_dir, SAMPLER_STEPS)[0]
+    page = render_grids(results, run_dir, SAMPLER_STEPS, report_axes())[0]
     with Image.open(run_dir / page.path) as img:
         grid = img.convert("RGB")
         for i, sampler in enumerate(SAMPLERS):
@@ -68,7 +69,7 @@ def test_tiles_show_the_right_image_in_the_right_place(run):
 def test_failed_cell_gets_a_failed_tile_with_its_reason(run):
     run_dir, results = run
     sampler, steps, prompt, seed = FAILED_CELL
-    pages = render_grids(results, run_dir, SAMPLER_STEPS)
+    pages = render_grids(results, run_dir, SAMPLER_STEPS, report_axes())
     page = next(p for p in pages if dict(p.fixed) == {"prompt": prompt, "seed": str(seed)})
     failed = [t for t in page.tiles if t.status == "failed"]
     assert len(failed) == 1 and failed[0].href is None and FAIL_ERROR in failed[0].text
@@ -84,7 +85,7 @@ def test_failed_cell_gets_a_failed_tile_with_its_reason(run):
 
 def test_parameters_text_chunk_names_the_axes(run):
     run_dir, results = run
-    page = render_grids(results, run_dir, SAMPLER_STEPS)[0]
+    page = render_grids(results, run_dir, SAMPLER_STEPS, report_axes())[0]
     with Image.open(run_dir / page.path) as img:
         text = img.text["parameters"]
     assert "rows: sampler = " + " | ".join(s.name for s in SAMPLERS) in text
@@ -95,7 +96,7 @@ def test_parameters_text_chunk_names_the_axes(run):
 def test_large_grids_are_paged_and_downscaled(tmp_path):
     results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1], size=(96, 96))
     layout = Layout(tile=64, max_rows=2, max_cols=2, min_width=100)
-    pages = render_grids(results, tmp_path, SAMPLER_STEPS, layout)
+    pages = render_grids(results, tmp_path, SAMPLER_STEPS, report_axes(), layout)
     assert len(pages) == 4 and [p.page for p in pages] == [1, 2, 3, 4] and {p.pages for p in pages} == {4}
     assert all(len(p.row_labels) <= 2 and len(p.col_labels) <= 2 for p in pages)
     covered = {(r, c) for p in pages for r in p.row_labels for c in p.col_labels}
@@ -108,10 +109,10 @@ def test_default_specs_and_fixed_step_grids(run):
     run_dir, results = run
     specs = default_specs(results, steps=10)
     assert [s.kind for s in specs] == ["samplers-steps", "samplers-seeds", "prompts-samplers"]
-    seeds = render_grids(results, run_dir, specs[1])
+    seeds = render_grids(results, run_dir, specs[1], report_axes())
     assert len(seeds) == len(PROMPTS)
     assert all(p.col_labels == tuple(f"seed {s}" for s in SEEDS) and ("steps", "10") in p.fixed for p in seeds)
-    prompts = render_grids(results, run_dir, specs[2])
+    prompts = render_grids(results, run_dir, specs[2], report_axes())
     assert len(prompts) == len(SEEDS)
     assert prompts[0].row_labels == PROMPTS and prompts[0].col_labels == tuple(s.name for s in SAMPLERS)
 
@@ -120,7 +121,7 @@ def test_missing_combination_and_random_weights_note(tmp_path):
     results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1], fail=False,
                                random_weights=True)
     results = results[~((results["sampler"] == SAMPLERS[0].name) & (results["steps"] == STEPS[0]))]
-    page = render_grids(results, tmp_path, SAMPLER_STEPS)[0]
+    page = render_grids(results, tmp_path, SAMPLER_STEPS, report_axes())[0]
     assert page.tiles[0].status == "missing" and page.tiles[0].href is None
     assert "random weights" in page.warning.lower()
 
@@ -138,6 +139,6 @@ def test_wrap_respects_width_and_keeps_words():
 def test_an_extra_varied_axis_becomes_separate_grids(tmp_path):
     results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1], fail=False)
     low_cfg = results.assign(cfg_scale=3.5, cell_id=results["cell_id"].str[::-1])
-    pages = render_grids(pd.concat([results, low_cfg], ignore_index=True), tmp_path, SAMPLER_STEPS)
+    pages = render_grids(pd.concat([results, low_cfg], ignore_index=True), tmp_path, SAMPLER_STEPS, report_axes())
     assert sorted(dict(p.fixed)["cfg_scale"] for p in pages) == ["3.5", "7.0"]
     assert all(len(p.tiles) == len(SAMPLERS) * len(STEPS) for p in pages)

@@ -13,6 +13,7 @@ import reports
 from reports_browser import CHROMIUM, Browser
 from reports_fixture import FAIL_ERROR, FAILED_CELL, PROMPTS, SAMPLERS, SEEDS, STEPS, XSS_PROMPT, \
     make_fake_run, ode_error
+from reports_fixture import RECORD  # noqa: E402
 
 
 class _Links(HTMLParser):
@@ -32,7 +33,7 @@ class _Links(HTMLParser):
 def report(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     results, meta = make_fake_run(run_dir)
-    path = reports.build_report(results, meta, run_dir)
+    path = reports.build_report(results, meta, run_dir, record=RECORD)
     return run_dir, path, path.read_text(encoding="utf-8"), results, meta
 
 
@@ -94,14 +95,14 @@ def test_failures_list_every_failed_cell(report):
 
 def test_regenerating_gives_the_same_page(report):
     run_dir, path, html, results, meta = report
-    assert reports.build_report(results, meta, run_dir).read_text(encoding="utf-8") == html
+    assert reports.build_report(results, meta, run_dir, record=RECORD).read_text(encoding="utf-8") == html
 
 
 def test_random_weights_and_no_metrics(tmp_path):
     results, meta = make_fake_run(tmp_path, metrics=False, random_weights=True, prompts=PROMPTS[:1],
                                   seeds=SEEDS[:1], fail=False)
     meta["warnings"] = []
-    html = reports.build_report(results, meta, tmp_path).read_text(encoding="utf-8")
+    html = reports.build_report(results, meta, tmp_path, record=RECORD).read_text(encoding="utf-8")
     assert "random weights" in html and "images and CLIP scores are not meaningful" in html
     assert "No CLIP score in this run" in html
     fastest = min((s.sec_per_step * n, f"{s.name} · {n} steps") for s in SAMPLERS for n in STEPS)
@@ -111,9 +112,9 @@ def test_random_weights_and_no_metrics(tmp_path):
 def test_missing_columns_are_refused(tmp_path):
     results, meta = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1])
     with pytest.raises(reports.ReportError, match="sample_s"):
-        reports.build_report(results.drop(columns=["sample_s"]), meta, tmp_path)
+        reports.build_report(results.drop(columns=["sample_s"]), meta, tmp_path, record=RECORD)
     with pytest.raises(reports.ReportError, match="empty"):
-        reports.build_report(results.iloc[:0], meta, tmp_path)
+        reports.build_report(results.iloc[:0], meta, tmp_path, record=RECORD)
 
 
 # ---- in a real browser -----------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def test_a_run_where_every_cell_failed_still_reports(tmp_path):
         results[column] = float("nan")
     results = results.assign(status="failed", error="CUDA out of memory", image=None,
                              sample_s_repeats=[[] for _ in range(len(results))])
-    html = reports.build_report(results, meta, tmp_path).read_text(encoding="utf-8")
+    html = reports.build_report(results, meta, tmp_path, record=RECORD).read_text(encoding="utf-8")
     assert "Nothing to recommend" in html and "No charts" in html
     assert html.count('<pre class="err">CUDA out of memory</pre>') == len(results)
     assert not any((tmp_path / "charts").iterdir())
@@ -226,16 +227,16 @@ def test_store_like_types_nan_for_none_and_json_repeats(tmp_path):
         error=[float("nan")] * len(results), image=results["image"].where(results["image"].notna(), float("nan")),
         sample_s_repeats=[json.dumps(v) for v in results["sample_s_repeats"]],
         stochastic=results["stochastic"].astype(int), random_weights=0)
-    html = reports.build_report(results, meta, tmp_path).read_text(encoding="utf-8")
+    html = reports.build_report(results, meta, tmp_path, record=RECORD).read_text(encoding="utf-8")
     assert 'href="nan"' not in html and "no error message recorded" in html
     assert "0.0475–0.055" in html  # Euler a at 5 steps: repeat range read back from JSON text
 
 
 def test_rebuilding_a_smaller_run_removes_stale_grids(tmp_path):
     results, meta = make_fake_run(tmp_path, prompts=PROMPTS[:2], seeds=SEEDS[:1], fail=False, metrics=False)
-    reports.build_report(results, meta, tmp_path)
+    reports.build_report(results, meta, tmp_path, record=RECORD)
     before = {p.name for p in (tmp_path / "grids").iterdir()}
-    html = reports.build_report(results[results["prompt"] == PROMPTS[0]], meta, tmp_path).read_text("utf-8")
+    html = reports.build_report(results[results["prompt"] == PROMPTS[0]], meta, tmp_path, record=RECORD).read_text("utf-8")
     after = {p.name for p in (tmp_path / "grids").iterdir()}
     assert any(n.startswith("prompts-samplers") for n in before)  # one prompt left: no such grid now
     assert after == set(re.findall(r'src="grids/([^"]+)"', html)) and not after >= before

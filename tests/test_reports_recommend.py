@@ -12,6 +12,7 @@ from reports.frame import config_keys, repeats_of, summarise
 from reports.metrics import METRICS, main_metric, present_metrics
 from reports.recommend import advise, best_by_budget, budget_ladder, eligible, fastest_near_best, pareto_front
 from reports_fixture import FAILED_CELL, REPEAT_FACTORS, SAMPLERS, STEPS, make_fake_run, ode_error
+from reports_fixture import report_axes
 
 
 def _rows(points: list[tuple[str, float, float]], metric: str = "ode_error", stochastic=()) -> pd.DataFrame:
@@ -91,8 +92,8 @@ def test_eligible_drops_failed_and_stochastic_for_ode_distance():
 
 def test_summary_follows_the_fixture_laws(tmp_path):
     results, _ = make_fake_run(tmp_path)
-    summary = summarise(results)
-    assert config_keys(results) == ["sampler", "steps"]
+    summary = summarise(results, report_axes())
+    assert config_keys(results, report_axes()) == ["sampler", "steps"]
     assert len(summary) == len(SAMPLERS) * len(STEPS)
     assert list(dict.fromkeys(summary["sampler"])) == [s.name for s in SAMPLERS]
     for s in SAMPLERS:
@@ -108,7 +109,7 @@ def test_summary_follows_the_fixture_laws(tmp_path):
 
 def test_advice_on_fixture_matches_independent_ranking(tmp_path):
     results, _ = make_fake_run(tmp_path)
-    advice = advise(summarise(results), METRICS["ode_error"])
+    advice = advise(summarise(results, report_axes()), METRICS["ode_error"])
     candidates = [(f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n))
                   for s in SAMPLERS if not s.stochastic for n in STEPS if (s.name, n) != FAILED_CELL[:2]]
     best = min(candidates, key=lambda c: c[2])

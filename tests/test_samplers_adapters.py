@@ -74,9 +74,10 @@ def test_dpm_fast_spends_steps_evaluations(model):
 def test_dpm_adaptive_ignores_steps_and_counts_per_image(model):
     spec = samplers.resolve("DPM adaptive", None, {"eta": 0})
     few, many = make_task(model, (1, 2), 3), make_task(model, (1, 2), 30)
-    assert torch.equal(samplers.sample(spec, few), samplers.sample(spec, many))
-    assert few.stats["nfe"] == many.stats["nfe"] and min(few.stats["nfe"]) > 3
-    assert few.eps_single.calls == sum(few.stats["nfe"]) and few.eps.calls == 0  # ran image by image
+    a, b = samplers.run(spec, few), samplers.run(spec, many)
+    assert torch.equal(a.latents, b.latents)
+    assert a.nfe == b.nfe and min(a.nfe) > 3
+    assert few.eps_single.calls == sum(a.nfe) and few.eps.calls == 0  # ran image by image
     assert samplers.runs_one_by_one(spec) and not samplers.runs_one_by_one(samplers.resolve("Euler"))
     bare = make_task(model, (1, 2), 3)
     with pytest.raises(ValueError, match="eps_single"):
@@ -88,9 +89,10 @@ def test_churn_is_seeded_per_image_and_leaves_the_global_generator(model):
     assert spec.stochastic and samplers.runs_one_by_one(spec)
     state = torch.get_rng_state()
     batch = make_task(model, (3, 4), 5)
-    out = samplers.sample(spec, batch)
+    sampled = samplers.run(spec, batch)
+    out = sampled.latents
     assert torch.equal(torch.get_rng_state(), state)
-    assert batch.stats["nfe"] == [5, 5]
+    assert sampled.nfe == (5, 5)
     alone = samplers.sample(spec, make_task(model, (4,), 5))
     assert torch.equal(alone[0], out[1])
     plain = samplers.sample(samplers.resolve("Euler"), make_task(model, (3,), 5))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import samplers
-from sampler_helpers import STEPS, SIZE, make_task, nfe_of
+from sampler_helpers import STEPS, SIZE, make_task
 
 ALL = list(samplers.SAMPLERS)
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -15,20 +15,21 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
 def test_conformance(model, spec):
     batch = make_task(model, (3, 5, 7))
-    out = samplers.sample(spec, batch)
+    sampled = samplers.run(spec, batch)
+    out = sampled.latents
     assert tuple(out.shape) == (3, 3, SIZE, SIZE) and out.dtype == torch.float32
     assert bool(torch.isfinite(out).all())
     assert out.std() > 0.05  # a denoised image, not the zero or constant tensor
 
-    nfe = nfe_of(batch)
+    nfe = sampled.nfe
     assert len(nfe) == 3 and all(n > 0 for n in nfe)
     if spec.nfe_per_step is not None:  # first/last steps may be cheaper (Heun's Euler end) or dearer (PLMS)
         assert spec.nfe_per_step * (STEPS - 1) <= nfe[0] <= spec.nfe_per_step * STEPS + 1
 
-    alone = make_task(model, (5,))
-    single = samplers.sample(spec, alone)
+    alone = samplers.run(spec, make_task(model, (5,)))
+    single = alone.latents
     assert torch.equal(single[0], out[1]), "batch changed the image"
-    assert nfe_of(alone)[0] == nfe[1]
+    assert alone.nfe[0] == nfe[1]
     again = samplers.sample(spec, make_task(model, (5,)))
     assert torch.equal(again, single), "the same cell twice gave two images"
 
@@ -36,9 +37,8 @@ def test_conformance(model, spec):
 @pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
 def test_one_step(model, spec):
     """steps: 1 is a valid cell (and the runner's warm-up); k-diffusion's 2M/3M SDE need the adapter's help."""
-    task = make_task(model, (3, 5), steps=1)
-    out = samplers.sample(spec, task)
-    assert bool(torch.isfinite(out).all()) and all(n >= 1 for n in nfe_of(task))
+    sampled = samplers.run(spec, make_task(model, (3, 5), steps=1))
+    assert bool(torch.isfinite(sampled.latents).all()) and all(n >= 1 for n in sampled.nfe)
 
 
 def test_one_sde_step_is_the_denoised_prediction(model):

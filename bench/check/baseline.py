@@ -24,14 +24,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from bench.check.tolerances import nest, parse_section
+from bench.record import param_columns
 from bench.errors import UserError
 
 FORMAT = "samplerbench-baseline"
 VERSION = 1
 
-#: cell columns kept as the cell's parameters (what a reader needs to know which image it is)
-PARAMS = ("model", "prompt", "negative_prompt", "seed", "sampler", "sampler_id", "stochastic", "steps",
-          "cfg_scale", "width", "height", "clip_skip", "random_weights")
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def record_from_row(row: Mapping[str, Any]) -> CellRecord:
     repeats = tuple(round_sig(float(t)) for t in (row.get("sample_s_repeats") or []))
     fingerprint = row.get("fingerprint")
     return CellRecord(
-        cell_id=row["cell_id"], params={k: row.get(k) for k in PARAMS}, status=row["status"],
+        cell_id=row["cell_id"], params={k: row.get(k) for k in param_columns()}, status=row["status"],
         error=row.get("error"), nfe=row.get("nfe"), batch_size=row.get("batch_size"),
         sample_s_repeats=repeats, peak_mem_bytes=row.get("peak_mem_bytes"),
         peak_mem_kind=row.get("peak_mem_kind"),

@@ -35,7 +35,26 @@ def cell_label(params: Mapping[str, Any], cell_id: str = "", cells: int = 1) -> 
         parts.append(f"cfg {params['cfg_scale']:g}")
     if params.get("width"):
         parts.append(f"{params['width']}x{params['height']}")
+    parts += [f"{label} {value}" for label, value in _other_axes(params)]
     return ", ".join(parts) + (f" (all prompts and seeds: {cells} cells)" if cells > 1 else "")
+
+
+_SHOWN = {"sampler", "steps", "seed", "prompt", "cfg_scale", "size"}
+
+
+def _other_axes(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of every other declared axis whose value is set and not its default (model, CLIP
+    skip, negative prompt, and any axis declared later)."""
+    from bench.record import AXES
+
+    out = []
+    for axis in AXES.values():
+        name = axis.column.name
+        value = params.get(name)
+        if name in _SHOWN or value is None or value == "" or value == axis.default:
+            continue
+        out.append((axis.column.label or name, value))
+    return out
 
 
 def row(f: Finding) -> tuple[str, ...]:

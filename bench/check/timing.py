@@ -16,9 +16,8 @@ from bench.check.baseline import Snapshot
 from bench.check.findings import Context, Finding, finding, pct
 from bench.check.stats import median, min_p_value, p_greater
 from bench.errors import UserError
+from bench.record import same_work_columns
 
-#: cell parameters that do not change the work a sampler does: cells differing only here are replicates
-REPLICATE_PARAMS = frozenset({"prompt", "negative_prompt", "seed"})
 
 
 @dataclass(frozen=True)
@@ -32,12 +31,13 @@ class Workload:
 def workloads(baseline: Snapshot, current: Snapshot) -> list[Workload]:
     """Cells timed on both sides with the same batch size, grouped by the work they do."""
     groups: dict[tuple, tuple[dict, list[str], dict, dict]] = {}
+    same_work = same_work_columns()  # prompt, negative prompt, seed: cells differing only there are replicates
     for cid, base in baseline.cells.items():
         cur = current.cells.get(cid)
         if (cur is None or base.status != "ok" or cur.status != "ok" or not base.sample_s_repeats
                 or not cur.sample_s_repeats or base.batch_size != cur.batch_size):
             continue
-        shared = {k: v for k, v in base.params.items() if k not in REPLICATE_PARAMS}
+        shared = {k: v for k, v in base.params.items() if k not in same_work}
         key = (tuple(sorted((k, repr(v)) for k, v in shared.items())), base.batch_size)
         params, cells, old, new = groups.setdefault(key, (shared, [], {}, {}))
         cells.append(cid)

@@ -8,10 +8,11 @@ passes a `fail(path, message)` that builds its own located error.
 """
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
+
+from samplers.registry import did_you_mean
 
 KeyPath = tuple[Any, ...]
 Fail = Callable[[KeyPath, str], Exception]
@@ -91,7 +92,7 @@ def _metric_names() -> list[str]:
 
 
 def _suggest(key: Any, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(str(key), allowed, n=1)
+    close = did_you_mean(str(key), allowed, n=1, cutoff=0.6)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"unknown key {key!r}.{hint} Allowed: {', '.join(allowed)}"
 

@@ -14,25 +14,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def analytic_tasks(size: int = 8, prompt: str = "a red circle", cfg_scale: float = 7.0):
-    """A task factory on the analytic model: (steps, seeds) -> SampleTask with the runner's noise and CFG."""
-    import torch
-
-    import samplers
-    from bench.guidance import GuidedEps
+    """A task factory on the analytic model: (steps, seeds) -> the runner's SampleTask (bench.task)."""
+    from bench.config import SamplerChoice
+    from bench.matrix import Cell
+    from bench.models import ModelSpec
     from bench.models.loaders import analytic
-    from bench.session import starting_noise
+    from bench.task import build_task
 
     model = analytic({})
-    shape = model.latent_shape(size, size)
 
-    def eps_for(n: int) -> GuidedEps:
-        return GuidedEps(model, model.encode([prompt] * n), model.encode([""] * n), cfg_scale)
+    def make(steps: int, seeds: tuple[int, ...]):
+        import samplers
 
-    def make(steps: int, seeds: tuple[int, ...]) -> samplers.SampleTask:
-        noise = torch.stack([starting_noise(s, shape) for s in seeds])
-        guided = eps_for(len(seeds))
-        return samplers.SampleTask(guided, model.alphas_cumprod, noise, steps, tuple(seeds),
-                                   eps_single=eps_for(1), eps_pair=guided.with_uncond)
+        cells = [Cell.of(model=ModelSpec("analytic"), prompt=prompt, negative_prompt="", size=(size, size),
+                         clip_skip=1, cfg_scale=cfg_scale, sampler=SamplerChoice("Euler", samplers.resolve("Euler")),
+                         steps=steps, seed=seed) for seed in seeds]
+        return build_task(model, cells)
     return make
 
 

@@ -12,6 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build(run_dir: Path) -> Path:
     """Write run_dir/report.html (and its grids/ and charts/) from results.sqlite."""
     import reports
+    from bench import record
     from bench.errors import UserError
     from bench.store import Store, results_frame
 
@@ -21,7 +22,7 @@ def build(run_dir: Path) -> Path:
     finally:
         store.close()
     try:
-        return reports.build_report(frame, meta, Path(run_dir))
+        return reports.build_report(frame, meta, Path(run_dir), record=record.for_reports())
     except reports.ReportError as exc:
         raise UserError(f"{run_dir}: cannot build a report: {exc}") from None
 

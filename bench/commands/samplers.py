@@ -46,7 +46,8 @@ def select(family: str | None, grep: str | None) -> list:
     from bench.errors import UserError
 
     if family is not None and family not in samplers.FAMILIES:
-        raise UserError(f"bench samplers: unknown --family {family!r}; allowed: {', '.join(samplers.FAMILIES)}")
+        raise UserError(f"bench samplers: unknown --family {family!r}; "
+                        f"allowed: {', '.join(samplers.FAMILIES.names())}")
     chosen = []
     for spec in samplers.SAMPLERS:
         names = [spec.id, spec.label, *samplers.SAMPLERS.aliases_of(spec.id)]
@@ -67,8 +68,8 @@ def check(spec, make_task) -> str:
 
     try:
         task = make_task(3, (1, 2))
-        out = samplers.sample(spec, task)
-        nfe = task.stats.get("nfe", [task.eps.calls])[0]
+        sampled = samplers.run(spec, task)
+        out, nfe = sampled.latents, sampled.nfe[0]
         if tuple(out.shape) != tuple(task.noise.shape):
             return f"failed: output shape {tuple(out.shape)}, expected {tuple(task.noise.shape)}"
         if not bool(torch.isfinite(out).all()):

@@ -8,18 +8,10 @@ the store in one transaction, the cells of the current batch through the runner'
 """
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from typing import Any
 
 from bench.metrics.exact import ExactMeasures, coverage, expected_coverage
 
-_TABLE = ("CREATE TABLE IF NOT EXISTS metric_components (cell_id TEXT PRIMARY KEY, group_key TEXT, "
-          "component INTEGER)")
-
-
-def group_key(cell: Any) -> str:
-    return json.dumps(cell.group_key(), default=str)
 
 
 class CoverageTracker:
@@ -28,17 +20,13 @@ class CoverageTracker:
     def __init__(self, store: Any, exact: ExactMeasures, seeds: tuple[int, ...]) -> None:
         self.store, self.exact, self.seeds = store, exact, tuple(seeds)
         self.pending: dict[str, Any] = {}  # group key -> a cell of that group, until its coverage is written
-        with store.db:
-            store.db.execute(_TABLE)
 
     def add(self, cells: list[Any], latents: Any) -> dict[str, tuple[float, str]]:
         """Record the components of one batch (one group); {cell id: (coverage, note)} if it completed."""
         first = cells[0]
         _, components = self.exact.nearest(latents, first.prompt, first.height, first.width)
-        key = group_key(first)
-        with self.store.db:
-            self.store.db.executemany("INSERT OR REPLACE INTO metric_components VALUES (?, ?, ?)",
-                                      [(c.id, key, k) for c, k in zip(cells, components)])
+        key = first.group_key()
+        self.store.put_components([(c.id, key, int(k)) for c, k in zip(cells, components)])
         self.pending[key] = first
         current = {c.id for c in cells}
         found = self._components(first, current)
@@ -56,11 +44,7 @@ class CoverageTracker:
 
     def _components(self, cell: Any, current: set[str]) -> dict[str, int]:
         """Component of each seed of the cell's group that is finished (ok in the store or in `current`)."""
-        ids = [replace(cell, seed=s).id for s in self.seeds]
-        marks = ", ".join("?" for _ in ids)
-        rows = self.store.db.execute(
-            f"SELECT m.cell_id, m.component, c.status FROM metric_components m LEFT JOIN cells c "
-            f"ON c.cell_id = m.cell_id WHERE m.cell_id IN ({marks})", ids).fetchall()
+        rows = self.store.components([cell.with_(seed=s).id for s in self.seeds])
         return {cid: comp for cid, comp, status in rows if status == "ok" or cid in current}
 
     def _write(self, key: str, cell: Any, found: dict[str, int], current: set[str]) -> dict[str, tuple[float, str]]:

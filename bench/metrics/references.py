@@ -18,9 +18,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-_TABLE = ("CREATE TABLE IF NOT EXISTS metric_references (key TEXT PRIMARY KEY, latents BLOB, "
-          "latents_shape TEXT, latents_dtype TEXT, image BLOB, image_shape TEXT, error REAL, info TEXT)")
-
 
 @dataclass(frozen=True)
 class Ref:
@@ -33,10 +30,8 @@ class Ref:
 
 
 def group_identity(cell: Any, method: str) -> str:
-    """Everything but sampler and steps that changes the reference, and how it is made."""
-    return json.dumps({"model": cell.model.key(), "prompt": cell.prompt, "negative": cell.negative_prompt,
-                       "seed": cell.seed, "cfg": cell.cfg_scale, "width": cell.width, "height": cell.height,
-                       "clip_skip": cell.clip_skip, "method": method}, sort_keys=True)
+    """Everything in the cell's id but what the user chooses (sampler, steps), and how it is made."""
+    return json.dumps({"cell": cell.task_identity(), "method": method}, sort_keys=True)
 
 
 def _blob(array: np.ndarray) -> tuple[bytes, str, str]:
@@ -50,8 +45,6 @@ class ReferenceCache:
     def __init__(self, store: Any, method: str, make: Callable[[list[Any]], list[Ref]]) -> None:
         self.store, self.method, self.make = store, method, make
         self._memory: dict[str, Ref] = {}
-        with store.db:
-            store.db.execute(_TABLE)
 
     def get(self, cells: list[Any]) -> list[Ref]:
         """The reference of each cell (cells of one batch: the same group but for the seed)."""
@@ -66,8 +59,7 @@ class ReferenceCache:
     def _lookup(self, key: str) -> bool:
         if key in self._memory:
             return True
-        row = self.store.db.execute("SELECT latents, latents_shape, latents_dtype, image, image_shape, error, "
-                                    "info FROM metric_references WHERE key = ?", (key,)).fetchone()
+        row = self.store.get_reference(key)
         if row is None:
             return False
         latents = np.frombuffer(row[0], dtype=row[2]).reshape(json.loads(row[1]))
@@ -81,16 +73,14 @@ class ReferenceCache:
             latents, latents_shape, dtype = _blob(ref.latents.numpy())
             image, image_shape, _ = _blob(ref.image)
             rows.append((key, latents, latents_shape, dtype, image, image_shape, ref.error, json.dumps(ref.info)))
-        with self.store.db:
-            self.store.db.executemany("INSERT OR REPLACE INTO metric_references VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                      rows)
+        self.store.put_references(rows)
         self._memory.update(refs)
 
 
 def analytic_maker(model: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
     """(method id, maker) of exact ODE references on an AnalyticModel: one solve per batch of seeds."""
     from bench.metrics import ode_reference as ode
-    from bench.session import starting_noise
+    from bench.task import starting_noise
 
     method = f"pf-ode/lsoda/rtol={ode.RTOL / ode.TIGHTER:g}/v{ode.SOLVER_VERSION}"
 
@@ -113,31 +103,17 @@ def analytic_maker(model: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
 def sampler_maker(model: Any, settings: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
     """(method id, maker) of references by a deterministic sampler at many steps (any model)."""
     import samplers
-    from bench.guidance import GuidedEps
-    from bench.session import starting_noise
+    from bench.task import build_task
 
     method = f"sampler/{settings.spec.id}/{settings.steps}"
 
     def make(cells: list[Any]) -> list[Ref]:
-        first, n = cells[0], len(cells)
-        device = torch.device(model.device)
         with torch.inference_mode():
-            cond = model.encode([first.prompt] * n, clip_skip=first.clip_skip)
-            uncond = model.encode([first.negative_prompt] * n, clip_skip=first.clip_skip)
-            shape = model.latent_shape(first.height, first.width)
-            noise = torch.stack([starting_noise(c.seed, shape) for c in cells]).to(device, model.dtype)
-            eps = GuidedEps(model, cond, uncond, first.cfg_scale)
-            single = None
-            if n > 1:
-                single = GuidedEps(model, model.encode([first.prompt], clip_skip=first.clip_skip),
-                                   model.encode([first.negative_prompt], clip_skip=first.clip_skip),
-                                   first.cfg_scale)
-            task = samplers.SampleTask(eps, model.alphas_cumprod, noise, settings.steps,
-                                       tuple(c.seed for c in cells), eps_single=single)
+            task = build_task(model, cells, steps=settings.steps)
             latents = samplers.sample(settings.spec, task)
             images = model.decode(latents).cpu().numpy()
         latents = latents.detach().float().cpu()
         info = {"sampler": settings.spec.id, "steps": settings.steps}
-        return [Ref(latents[i], images[i], None, info) for i in range(n)]
+        return [Ref(latents[i], images[i], None, info) for i in range(len(cells))]
 
     return method, make

@@ -93,7 +93,7 @@ def _looks_like_path(text: str) -> bool:
 def check_settings(values: dict[str, Any], where: Where, base: Path) -> dict[str, Any]:
     """Cross-field rules of metrics/clip/reference; returns `values` with clip.pretrained resolved
     against the benchmark file's folder when it is a relative file path."""
-    kinds = sorted({model.kind for model in values["models"]})
+    kinds = sorted({model.kind for model in values["axes"]["model"]})
     requested, clip, reference = values.get("metrics"), values.get("clip"), values.get("reference")
     for i, name in enumerate(requested or ()):
         if not any(applies(name, kind) for kind in kinds):
