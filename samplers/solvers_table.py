@@ -66,9 +66,9 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
         "restart_k": Option(int, 2, "restarts in the interval", minimum=0),
         "restart_steps": Option(int, 3, "Heun steps back down the interval", minimum=1)},
         nfe=None, stochastic=lambda o: o.get("restart_k", 2) > 0 and o.get("s_noise", 1.0) > 0, comfy=False,
-        a1111=("Restart",), schedules=tuple(s for s in ALL if s != "linear_quadratic"), note="Heun + restart_k x restart_steps Heun steps once the schedule reaches "
-                                 "restart_t_min; A1111's own choice of intervals is not documented. Not on linear_quadratic: "
-                                 "for SD it stops above any restart interval"),
+        a1111=("Restart",), schedules=tuple(s for s in ALL if s != "linear_quadratic"),
+        note="Heun + restart_k x restart_steps Heun steps once the schedule reaches restart_t_min; A1111's own "
+             "choice of intervals is not documented. Not on linear_quadratic: for SD it stops above 2"),
     "er_sde": _row("er_sde", "ER-SDE 3", {
         "s_noise": S_NOISE, "max_order": Option(int, 3, "solver order", choices=(1, 2, 3)),
         "noise_scale": Option(str, "er", "noise scale function: the paper's (er), sigma (ode: the ODE), sigma^2 "
@@ -92,7 +92,8 @@ _MODULE = {"restart": ("restart",), "solvers_sde": ("er_sde",),
            "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
            "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
            "solvers_cfgpp": tuple(f for f in PAPER_ALGORITHMS if f.endswith("_cfg_pp"))}
-_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items() if "eta" in a.options or f in ("ddpm", "lcm", "restart", "er_sde")}
+_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items()
+          if "eta" in a.options or f in ("ddpm", "lcm", "restart", "er_sde")}
 
 #: function -> how the adapter runs it
 PAPER_FUNCTIONS: dict[str, Runs] = {

@@ -64,7 +64,8 @@ def _same_prompt_task(model, seeds, steps=6, cfg=3.0):
 @pytest.mark.parametrize("cfgpp,base", [
     ("euler_cfg_pp", "k:euler"), ("euler_ancestral_cfg_pp", "k:euler_ancestral"),
     ("dpmpp_2s_ancestral_cfg_pp", "k:dpmpp_2s_ancestral"), ("dpmpp_2m_cfg_pp", "k:dpmpp_2m"),
-    ("res_multistep_cfg_pp", "paper:res_multistep"), ("res_multistep_ancestral_cfg_pp", "paper:res_multistep_ancestral"),
+    ("res_multistep_cfg_pp", "paper:res_multistep"),
+    ("res_multistep_ancestral_cfg_pp", "paper:res_multistep_ancestral"),
     ("gradient_estimation_cfg_pp", "paper:gradient_estimation")])
 def test_cfgpp_is_its_base_solver_when_uncond_equals_cond(model, cfgpp, base):
     spec, base_spec = samplers.resolve(f"{cfgpp}/karras"), samplers.resolve(base, "karras")
