@@ -113,7 +113,7 @@ def _res_multistep(x, sigmas, callback, disable, eta, s_noise, noise_sampler, de
         denoised, x_tilde = _pair(denoise_pair, x, sigmas[i])
         _report(callback, x, i, sigmas, denoised)
         sigma_down, sigma_up = _ancestral(sigmas[i], sigmas[i + 1], eta)
-        history = [] if previous is None else [previous]
+        history: list[tuple[float, torch.Tensor]] = [] if previous is None else [previous]
         x = exponential_step(x_tilde, float(sigmas[i]), float(sigma_down), denoised, history)
         previous = (lam(sigmas[i]), denoised)
         if sigmas[i + 1] > 0 and sigma_up > 0:
