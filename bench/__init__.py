@@ -3,12 +3,17 @@ from __future__ import annotations
 
 __all__ = ["__version__", "load_results"]
 
-try:
-    from importlib.metadata import version as _version
 
-    __version__ = _version("samplerbench")
-except Exception:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
+def __getattr__(name: str):
+    """`bench.__version__`, looked up on first use: importing `bench` (every CLI start) stays instant."""
+    if name != "__version__":
+        raise AttributeError(f"module 'bench' has no attribute {name!r}")
+    try:
+        from importlib.metadata import version
+
+        return version("samplerbench")
+    except Exception:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
 
 
 def load_results(run_dir):

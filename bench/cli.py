@@ -1,13 +1,18 @@
 """`bench`: a thin CLI over callable commands (asv-style). Heavy modules load only inside commands.
 
 Each command is a module in `bench.commands` with `add_arguments(parser)` and `run(args) -> int`.
-A `UserError` anywhere prints one line and exits 2, never a traceback.
+A `UserError` anywhere prints one line and exits 2, never a traceback. The module itself imports only
+`sys` (argparse and the commands load inside `main`, within its Ctrl-C handler), so an interrupt in the
+first tenth of a second is one line too; only the interpreter's own start-up, before any of this code
+runs, is out of reach.
 """
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 #: command -> (module in bench.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,6 +36,9 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(prog="bench", description="Benchmark and compare diffusion samplers.")
     parser.add_argument("--version", action="version", version=f"samplerbench {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -41,23 +49,69 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse, dispatch, and turn every way a command can end into one line and an exit status.
+
+    UserError: its message, exit 2. Ctrl-C at any moment, imports included: one line, exit 130.
+    A reader that goes away (`bench samplers | head`): exit 141 silently, as git and C tools do when
+    SIGPIPE ends them (128 + 13), so `set -o pipefail` still sees the output was cut short.
+    A damaged SQLite file or an OSError that reached the top (disk full, permissions): one line, exit 2.
+    """
+    command = "bench"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        command = f"bench {args.command}"
+        import importlib
+
+        module = importlib.import_module(f"bench.commands.{COMMANDS[args.command][0]}")
+        status = module.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at interpreter exit
+        return status
+    except KeyboardInterrupt:
+        resume = "; finished cells are saved, run again to resume" if command == "bench run" else ""
+        print(f"{command}: interrupted{resume}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except Exception as exc:
+        message = _one_line_error(exc)
+        if message is None:
+            raise  # a bug: its traceback is what a bug report needs
+        for line in message.splitlines() or [""]:  # several config errors: one line each
+            print(f"{command}: error: {line}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+
+
+def _one_line_error(exc: Exception) -> str | None:
+    """The one-line message of an error the user or the machine caused; None for anything else (a bug)."""
+    import sqlite3
+
     from bench.errors import UserError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
+    if isinstance(exc, UserError):
+        return str(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"results database unusable: {exc}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        from bench.diskspace import os_error_line
+
+        return os_error_line(exc)
+    return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    import os
+
     try:
-        module = importlib.import_module(f"bench.commands.{COMMANDS[args.command][0]}")
-        return module.run(args)
-    except UserError as exc:
-        for line in str(exc).splitlines() or [""]:  # several config errors: one line each
-            print(f"bench {args.command}: error: {line}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("bench: interrupted; finished cells are saved, run again to resume", file=sys.stderr)
-        return 130
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

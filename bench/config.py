@@ -16,7 +16,7 @@ from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
 from bench.validate import (Where, as_float, as_int, as_list, as_mapping, as_str, type_name,
                             unknown_key_message)
-from bench.yamlsource import load_yaml
+from bench.yamlsource import read_yaml
 
 
 @dataclass(frozen=True)
@@ -251,11 +251,7 @@ def required_keys() -> tuple[str, ...]:
 def load_config(path: str | Path, output: str | Path | None = None) -> Config:
     """Read and validate a benchmark file; `output` (from the CLI) overrides the YAML's."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the benchmark file: {exc.strerror}", str(path)) from None
-    data, lines = load_yaml(text, str(path))
+    data, lines = read_yaml(path)  # bounded: size, depth, alias expansion, UTF-8
     config = parse_config(data, Where(str(path), lines), path)
     if output is not None:
         config = replace(config, output=Path(output))

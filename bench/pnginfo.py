@@ -45,15 +45,17 @@ def parse_parameters(text: str) -> dict[str, Any]:
 def write_png(path: Path, image: np.ndarray, parameters: str) -> None:
     """Write uint8 RGB [H, W, 3] atomically (temp file + rename) with a `parameters` text chunk.
 
-    The store has one writer, so a fixed temp name per image is safe; fast zlib level 1 keeps the
-    per-cell cost small next to the sampler's (PNG is lossless at any level).
+    The temp name is unique per process (bench.safe_write.temp_name), so two writers never share one;
+    fast zlib level 1 keeps the per-cell cost small next to the sampler's (PNG is lossless at any level).
     """
     from PIL import Image, PngImagePlugin
+
+    from bench.safe_write import temp_name
 
     info = PngImagePlugin.PngInfo()
     info.add_itxt("parameters", parameters)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_name(path)
     try:
         Image.fromarray(image, "RGB").save(tmp, format="PNG", pnginfo=info, compress_level=1)
         os.replace(tmp, path)

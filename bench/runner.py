@@ -9,6 +9,7 @@ from typing import Iterator, TextIO
 
 from bench.config import Config
 from bench.matrix import Cell, batches, expand
+from bench.pngcheck import broken_images
 from bench.pnginfo import format_parameters, write_png
 from bench.progress import Progress
 from bench.store import Store, export, utc_now
@@ -26,6 +27,7 @@ class RunSummary:
 def pending_cells(cells: list[Cell], store: Store, force: bool) -> list[Cell]:
     """Resume: cells already finished (status ok) are skipped unless forced."""
     done = set() if force else store.done_ids()
+    done -= broken_images(done, store.image_path)  # a missing or cut-short PNG: its cell runs again
     return [c for c in cells if c.id not in done]
 
 
@@ -49,8 +51,10 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
                 failed += run_model(config, model_spec, model_cells, store, bar, argv or [])
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
-        export(store)
-        store.close()
+        try:
+            export(store)
+        finally:
+            store.close()  # also when the export fails (a full disk): no connection left open
 
 
 def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress,

@@ -48,21 +48,45 @@ class Store:
         self.db = connection
 
     @classmethod
-    def open(cls, run_dir: str | Path, create: bool = True) -> "Store":
+    def open(cls, run_dir: str | Path, create: bool = True, readonly: bool = False) -> "Store":
+        """Open (or create) a run's store; `readonly` writes nothing at all (bench.store_open)."""
+        from bench.store_open import connect_readonly, damaged, private_copy
+
         run_dir = Path(run_dir)
         path = run_dir / "results.sqlite"
-        if not create and not path.exists():
+        if (readonly or not create) and not path.is_file():
             raise UserError(f"{run_dir}: not a run directory (no results.sqlite)")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(run_dir, db)
-        store._migrate()
+        try:
+            if readonly:
+                store = cls(run_dir, connect_readonly(path))
+                if store._outdated():  # an older release's store: migrate a private copy, never the file
+                    store.db.close()
+                    store = cls(run_dir, private_copy(path))
+                    store._migrate()
+                return store
+            run_dir.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            store = cls(run_dir, db)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(path, exc) from None
         if create:
             for partial in (run_dir / "images").glob(".*.tmp"):  # a write cut short by a kill
                 partial.unlink(missing_ok=True)
         return store
+
+    def _outdated(self) -> bool:
+        """Whether this store lacks a declared column or is of an older schema (read-only check)."""
+        found = {r[1] for r in self.db.execute("PRAGMA table_info(cells)")}
+        if not found:
+            raise UserError(f"{self.run_dir}: results.sqlite has no cells table: not a samplerbench run")
+        version = self.get_meta("schema_version")
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise UserError(f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
+                            f"{SCHEMA_VERSION}; use a newer samplerbench")
+        return version != SCHEMA_VERSION or any(c.name not in found for c in record.columns())
 
     def _migrate(self) -> None:
         """Create the tables, add columns declared since the store was made, and upgrade old versions."""
@@ -211,9 +235,13 @@ def results_frame(store: Store):
 
 def load_results(run_dir: str | Path):
     """`bench.load_results(run_dir)`: the run's cells as a pandas DataFrame."""
-    store = Store.open(run_dir, create=False)
+    store = Store.open(run_dir, readonly=True)
     try:
         return results_frame(store)
+    except sqlite3.DatabaseError as exc:
+        from bench.store_open import damaged
+
+        raise damaged(store.run_dir / "results.sqlite", exc) from None
     finally:
         store.close()
 
@@ -226,6 +254,11 @@ def export(store: Store) -> list[Path]:
     for name in [c.name for c in record.columns() if c.codec == "json" and c.name != "metrics"]:
         if name in flat:
             flat[name] = flat[name].map(lambda v: json.dumps(v) if v is not None else None)
-    flat.to_csv(csv_path, index=False)
-    flat.to_parquet(parquet_path, index=False)
+    from bench.csvsafe import escape_frame
+    from bench.safe_write import atomic_path
+
+    with atomic_path(csv_path, "results.csv") as tmp:  # a full disk leaves the old file, not a 0-byte one
+        escape_frame(flat).to_csv(tmp, index=False)
+    with atomic_path(parquet_path, "results.parquet") as tmp:
+        flat.to_parquet(tmp, index=False)
     return [csv_path, parquet_path]

@@ -1,6 +1,7 @@
 """Small typed validators for config values; each error names the file, key path and line."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -53,9 +54,15 @@ def as_int(value: Any, path: KeyPath, where: Where, minimum: int | None = None,
 def as_float(value: Any, path: KeyPath, where: Where, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise where.error(path, f"expected a number, got {type_name(value)} ({value!r})")
-    if minimum is not None and value < minimum:
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):  # YAML's .nan / .inf, or an integer beyond floats: every cell would fail
+        raise where.error(path, f"must be a finite number, got {value!r}"[:200])
+    if minimum is not None and number < minimum:
         raise where.error(path, f"must be >= {minimum}, got {value}")
-    return float(value)
+    return number
 
 
 def as_bool(value: Any, path: KeyPath, where: Where) -> bool:

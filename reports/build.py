@@ -6,6 +6,8 @@ any time with `bench report RUN_DIR`.
 from __future__ import annotations
 
 from dataclasses import replace
+import os
+import secrets
 from pathlib import Path
 
 import pandas as pd
@@ -92,7 +94,10 @@ def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: di
     html = render_html(results=results, meta=meta, advice=advice, skipped=skipped, fallback=fallback,
                        charts=charts, tables=tables, pages=pages, metrics=metrics, colours=colours, axes=axes)
     out = run_dir / "report.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")  # unique per process
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (full disk) leaves no temp file
     return out

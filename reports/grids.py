@@ -183,7 +183,11 @@ def _draw_tile(painter: _Painter, box: tuple[int, int, int, int], cell: pd.Serie
         painter.notice(box, "no image", f"image file missing: {cell['image']}", failed=True)
         return Tile(box, None, f"{where_text}: image file missing", "missing")
     caption = _caption(cell, metric)
-    painter.picture(box, image, caption)
+    try:
+        painter.picture(box, image, caption)
+    except OSError as exc:  # a truncated or garbage PNG (PIL raises OSError subclasses): a placeholder
+        painter.notice(box, "broken image", f"{cell['image']}: {exc}", failed=True)
+        return Tile(box, None, f"{where_text}: broken image file", "missing")
     return Tile(box, str(cell["image"]), f"{where_text}: {caption}", "ok")
 
 

@@ -170,7 +170,7 @@ def _schedule_id(schedule: str, algo: Algorithm, name: str) -> str:
     shown = [f"{sid} ({ALL_SCHEDULES[sid].labels[0]})" for sid in algo.schedules]
     others = [sid for sid in ALL_SCHEDULES if wanted in {normalise(sid), *map(normalise, ALL_SCHEDULES[sid].labels)}]
     why = f"{algo.label!r} does not run on schedule {schedule!r}" if others else f"unknown schedule {schedule!r}"
-    near = did_you_mean(schedule, [n for sid in algo.schedules for n in (sid, *ALL_SCHEDULES[sid].labels)],
+    near = did_you_mean(schedule, [n for sid in algo.schedules for n in (*ALL_SCHEDULES[sid].labels, sid)],
                         n=2, cutoff=0.6)
     hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
     error = UnknownName("schedule", schedule, near, shown)

@@ -24,3 +24,15 @@ def model():
     from bench.models.loaders import analytic
 
     return analytic({})
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """(config, run folder) of a finished 4-cell analytic run, for tests that read a real store."""
+    from bench.cli import main
+    from hostile_helpers import TINY
+
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.yaml").write_text(TINY)
+    assert main(["run", str(root / "tiny.yaml"), "-o", str(root / "run"), "--no-progress", "--no-report"]) == 0
+    return root / "tiny.yaml", root / "run"

@@ -89,7 +89,7 @@ def snapshot_run(run_dir: str | Path) -> Snapshot:
     """Read a run directory (exit 2 if it is not one)."""
     from bench.store import Store
 
-    store = Store.open(run_dir, create=False)
+    store = Store.open(run_dir, readonly=True)
     try:
         meta = store.meta()
         cells = {row["cell_id"]: record_from_row(row) for row in store.rows()}
@@ -137,12 +137,10 @@ def dumps(value: Any, indent: int = 0) -> str:
 
 
 def write_baseline(path: str | Path, document: Mapping[str, Any]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(document) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write atomically (unique temp name, nothing left behind on failure; bench.safe_write)."""
+    from bench.safe_write import write_text
+
+    return write_text(path, dumps(document) + "\n", "the baseline")
 
 
 def read_baseline(path: str | Path) -> Snapshot:
@@ -154,12 +152,19 @@ def read_baseline(path: str | Path) -> Snapshot:
         raise UserError(f"{path}: cannot read the baseline: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}): not a baseline file") from None
+    except RecursionError:
+        raise UserError(f"{path}: JSON nested too deeply: not a baseline file") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{path}: not a samplerbench baseline (no \"format\": \"{FORMAT}\"); "
                         f"write one with `bench baseline RUN_DIR -o {path}`")
     if data.get("version") != VERSION:
         raise UserError(f"{path}: baseline format version {data.get('version')!r}, this samplerbench reads "
                         f"version {VERSION}; re-create it with `bench baseline RUN_DIR -o {path}`")
+    for key in ("run", "model", "environment", "tolerances"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise UserError(f"{path}: '{key}' must be a mapping, got {type(data[key]).__name__}")
     cells = data.get("cells")
     if not isinstance(cells, dict):
         raise UserError(f"{path}: 'cells' must be a mapping of cell id -> cell")
@@ -173,16 +178,12 @@ def read_baseline(path: str | Path) -> Snapshot:
 
 
 def _cell_from_document(path: Path, cell_id: str, cell: Any) -> CellRecord:
+    from bench.check.doctypes import DocumentError, cell_fields
+
     if not isinstance(cell, dict) or not isinstance(cell.get("status"), str):
         raise UserError(f"{path}: cells.{cell_id}: expected a mapping with a 'status'")
     try:
-        fingerprint = cell.get("fingerprint")
-        return CellRecord(
-            cell_id=cell_id, params=dict(cell.get("params") or {}), status=cell["status"],
-            error=cell.get("error"), nfe=cell.get("nfe"), batch_size=cell.get("batch_size"),
-            sample_s_repeats=tuple(float(t) for t in cell.get("sample_s_repeats") or ()),
-            peak_mem_bytes=cell.get("peak_mem_bytes"), peak_mem_kind=cell.get("peak_mem_kind"),
-            metrics={str(k): _metric(v) for k, v in (cell.get("metrics") or {}).items()},
-            fingerprint=tuple(float(v) for v in fingerprint) if fingerprint is not None else None)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{path}: cells.{cell_id}: malformed value ({exc})") from None
+        fields = cell_fields(cell)
+    except DocumentError as exc:
+        raise UserError(f"{path}: cells.{cell_id}.{exc.key}: {exc}") from None
+    return CellRecord(cell_id=cell_id, **fields)

@@ -56,9 +56,10 @@ def junit_tree(report: Report) -> ET.ElementTree:
 
 
 def write_junit(report: Report, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from bench.safe_write import atomic_path
+
     tree = junit_tree(report)
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    with atomic_path(path, "the JUnit XML") as tmp:  # unique temp name; a failed write leaves nothing
+        tree.write(tmp, encoding="utf-8", xml_declaration=True)
+    return Path(path)

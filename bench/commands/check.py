@@ -77,10 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.junit:
         print(f"JUnit XML -> {write_junit(report, args.junit)}")
     if args.markdown:
-        from pathlib import Path
+        from bench.safe_write import write_text
 
-        path = Path(args.markdown)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(format_markdown(report), encoding="utf-8")
-        print(f"markdown summary -> {path}")
+        print(f"markdown summary -> {write_text(args.markdown, format_markdown(report), 'the markdown summary')}")
     return report.exit_code

@@ -14,8 +14,9 @@ def run(args: argparse.Namespace) -> int:
 
     text = json.dumps(json_schema(), indent=2)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        from bench.safe_write import write_text
+
+        write_text(args.output, text + "\n", "the schema")
     else:
         print(text)
     return 0

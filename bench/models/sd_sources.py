@@ -185,7 +185,7 @@ def _load_parts(location: str, dtype: torch.dtype, variant: str | None, revision
         if entry[0] is None:
             raise UserError(f"model.source: {location} has no {name} ({index.get('_class_name')}); "
                             "supported: Stable Diffusion 1.x/2.x and SDXL base text-to-image pipelines")
-        cls = getattr(importlib.import_module(entry[0]), entry[1])
+        cls = component_class(location, name, entry)
         if name == "scheduler":
             return dict(cls.load_config(location, subfolder=name, **common))
         kwargs: dict[str, Any] = {"subfolder": name, **common}
@@ -203,6 +203,26 @@ def _load_parts(location: str, dtype: torch.dtype, variant: str | None, revision
         tokenizers=tuple(component(tok) for _, tok in slots),
         scheduler_config=component("scheduler"),
         force_zeros_for_empty_prompt=bool(index.get("force_zeros_for_empty_prompt", n_text == 2)))
+
+
+#: the only libraries a model folder's model_index.json may name (anything else would be imported and run)
+COMPONENT_LIBRARIES = ("diffusers", "transformers")
+
+
+def component_class(location: str, name: str, entry: Any) -> Any:
+    """The class a model_index.json entry [library, class] names, from diffusers or transformers only."""
+    if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
+        raise UserError(f"model.source: {location}/model_index.json: {name}: expected [library, class], "
+                        f"got {str(entry)[:80]}")
+    library, class_name = entry
+    if library not in COMPONENT_LIBRARIES:
+        raise UserError(f"model.source: {location}/model_index.json: {name} names module {library!r}; only "
+                        f"{' and '.join(COMPONENT_LIBRARIES)} classes are loaded (a folder cannot import code)")
+    cls = getattr(importlib.import_module(library), class_name, None)
+    if cls is None or class_name.startswith("_"):
+        raise UserError(f"model.source: {location}/model_index.json: {name}: {library} has no class "
+                        f"{class_name!r}")
+    return cls
 
 
 def _check_unet(config: Any, where: str) -> None:
@@ -223,8 +243,12 @@ def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     if path.suffix.lower() in SAFE_SUFFIXES:
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - not a dict
+        except Exception as err:  # noqa: BLE001  # SafetensorError, OSError...: a renamed pickle, a truncated download
+            raise UserError(f"model.source: {path} is not a safetensors file ({_first_line(err)}); a renamed "
+                            ".ckpt/.pt pickle or a cut-short download?") from None
     from diffusers.loaders.single_file_utils import load_single_file_checkpoint
 
     state = load_single_file_checkpoint(str(path), local_files_only=True)
