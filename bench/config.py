@@ -118,10 +118,21 @@ def _sizes(v: Any, p: tuple, w: Where) -> tuple[tuple[int, int], ...]:
 def _sampler(v: Any, p: tuple, w: Where) -> SamplerChoice:
     import samplers
 
+    if isinstance(v, dict) and "function" in v:  # the user's own function (samplers.plugins)
+        unknown = sorted(set(v) - {"function", "schedule", "label"})
+        if unknown:
+            raise w.error(p + (unknown[0],), "a function: sampler takes only function:, schedule: and label:")
+        texts = {k: as_str(v[k], p + (k,), w, allow_empty=False) for k in ("function", "schedule", "label") if k in v}
+        try:
+            spec = samplers.user_sampler(texts["function"], texts.get("schedule"), texts.get("label"),
+                                         Path(w.file).resolve().parent)
+        except samplers.SamplerError as exc:
+            raise w.error(p + (getattr(exc, "key", None) or "function",), str(exc)) from None
+        return SamplerChoice(texts.get("label", texts["function"]), spec)
     if isinstance(v, dict):
         as_mapping(v, p, w)
         if "name" not in v:
-            raise w.error(p, "a sampler mapping needs name: (and may give schedule: and options)")
+            raise w.error(p, "a sampler mapping needs name: (or function:) and may give schedule: and options")
         name = as_str(v["name"], p + ("name",), w, allow_empty=False)
         schedule = as_str(v["schedule"], p + ("schedule",), w) if "schedule" in v else None
         options = {k: val for k, val in v.items() if k not in ("name", "schedule")}

@@ -194,7 +194,9 @@ def _axis_schema(item: dict) -> dict:
 _SIZE = {"type": "array", "items": {"type": "integer", "minimum": 8}, "minItems": 2, "maxItems": 2}
 _MODEL = {"oneOf": [{"type": "string"}, {"type": "object"}]}
 _SAMPLER = {"oneOf": [{"type": "string"}, {"type": "object", "required": ["name"],
-                                            "properties": {"name": _STR, "schedule": _STR}}]}
+                                            "properties": {"name": _STR, "schedule": _STR}},
+                      {"type": "object", "required": ["function"], "additionalProperties": False,
+                       "properties": {"function": _STR, "schedule": _STR, "label": _STR}}]}
 
 
 def _sampler_columns(choice: Any) -> dict[str, Any]:

@@ -51,5 +51,7 @@ def build_task(model: "DiffusionModel", cells: Sequence[Any], steps: int | None 
         return GuidedEps(model, encode(first.prompt, first.clip_skip, rows),
                          encode(first.negative_prompt, first.clip_skip, rows), first.cfg_scale)
 
-    return samplers.SampleTask(guided(n), model.alphas_cumprod, noise, first.steps if steps is None else steps,
-                               tuple(c.seed for c in cells), eps_single=guided(1) if single and n > 1 else None)
+    batch = guided(n)
+    return samplers.SampleTask(batch, model.alphas_cumprod, noise, first.steps if steps is None else steps,
+                               tuple(c.seed for c in cells), eps_single=guided(1) if single and n > 1 else None,
+                               eps_pair=batch.with_uncond)

@@ -11,10 +11,11 @@ from typing import Any
 from samplers.algorithms import BadOption
 from samplers.base import Sampled, SampleTask, SamplerSpec
 from samplers.catalogue import FAMILIES, SAMPLERS, algorithm_of, resolve, runs_one_by_one
+from samplers.plugins import user_sampler
 from samplers.registry import SamplerError, UnknownName
 
 __all__ = ["FAMILIES", "SAMPLERS", "BadOption", "SamplerError", "SamplerSpec", "SampleTask", "Sampled",
-           "UnknownName", "algorithm_of", "prepare", "resolve", "run", "runs_one_by_one", "sample"]
+           "UnknownName", "algorithm_of", "prepare", "resolve", "run", "runs_one_by_one", "sample", "user_sampler"]
 
 
 def prepare(spec: SamplerSpec):
@@ -35,12 +36,20 @@ class _Counted:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.eps, name)
 
+    def counting(self, pair: Any) -> Any:
+        """The task's `eps_pair` (CFG++), its calls counted as evaluations of this eps: one call, one NFE."""
+        def counted(x: Any, t: Any) -> Any:
+            self.calls += 1
+            return pair(x, t)
+        return counted
+
 
 def run(spec: SamplerSpec, task: SampleTask) -> Sampled:
     """Run one batch through the sampler's family adapter: clean latents and NFE per image."""
     eps = _Counted(task.eps)
     single = _Counted(task.eps_single) if task.eps_single is not None else None
-    out = prepare(spec)(spec, replace(task, eps=eps, eps_single=single))
+    pair = eps.counting(task.eps_pair) if task.eps_pair is not None else None
+    out = prepare(spec)(spec, replace(task, eps=eps, eps_single=single, eps_pair=pair))
     if isinstance(out, Sampled):
         return out
     return Sampled(out, (eps.calls,) * len(task.seeds))

@@ -31,6 +31,10 @@ k-diffusion 0.1.1, SD's schedule, 10 and 20 steps):
   0.029 of noise, and it starts from the noise itself (VP) at its first timestep. Controlled:
   set_alpha_to_one true, diffusers from k-diffusion's start. When 1000 // n leaves room below T,
   `ddim_uniform` takes one step more than n (as ComfyUI), so the pair only matches for n dividing 1000.
+- DDPM and UniPC written here from their papers (`paper:ddpm`, `paper:uni_pc_bh2` at order 2) against
+  diffusers' DDPMScheduler and UniPCMultistepScheduler: the same up to diffusers' VP start and rounded
+  timesteps, and DDPM draws the same noise. (diffusers' DEISMultistep ends at sigma_min, its last sigma
+  repeated, where `paper:deis` denoises: 1.4e-2 apart, 4e-4 on diffusers' sigmas; not a listed pair.)
 - Few steps at high CFG on the sharp analytic mixture are chaotic (the image changes completely from n
   to 2n steps): there float rounding grows to visible differences and the table says so.
 """
@@ -89,6 +93,10 @@ PAIRS: tuple[Pair, ...] = (
          "different noise: per-step Gaussian vs Brownian tree", comparable=False),
     Pair("DDIM = Euler", "k:euler/ddim_uniform", "diffusers:DDIM/leading",
          "DDIM ends at abar_0, not 0; VP start", ("alpha_to_one", "same_start")),  # n dividing 1000 (below)
+    # samplers written here from their papers (the paper family) against diffusers' own implementations
+    Pair("DDPM (paper)", "paper:ddpm/ddim_uniform", "diffusers:DDPM/leading", "VP start; same noise", ("same_start",)),
+    Pair("UniPC-2 bh2 (paper)", "paper:uni_pc_bh2/karras?order=2", "diffusers:UniPCMultistep/karras",
+         "diffusers rounds timesteps; VP start", ("round_t", "same_start")),
 )
 
 

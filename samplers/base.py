@@ -14,6 +14,8 @@ if TYPE_CHECKING:  # importing samplers (names, specs) must not import torch: `b
 
 #: (x_t DDPM-scaled [B, C, h, w], t fractional [B]) -> eps [B, C, h, w], classifier-free guidance applied
 EpsFn = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+#: (x_t, t) -> (guided eps, unconditional eps), one evaluation of the model (CFG++)
+EpsPairFn = Callable[["torch.Tensor", "torch.Tensor"], "tuple[torch.Tensor, torch.Tensor]"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class SampleTask:
     #: the same guided eps for a batch of ONE image (a batch shares prompt and guidance); required when
     #: a sampler runs the images one by one (`samplers.runs_one_by_one(spec)`) and the batch has several
     eps_single: EpsFn | None = None
+    #: (x_t, t) -> (guided eps, unconditional eps) from the same single evaluation as `eps` (one NFE): what
+    #: CFG++ samplers need; None where the caller cannot give it (those samplers then fail with a reason)
+    eps_pair: EpsPairFn | None = None
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,21 @@ from samplers.base import SamplerSpec
 from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SIGMA_FLAGS, SPACINGS
 from samplers.k_table import K_ALGORITHMS, PER_IMAGE
 from samplers.names import aliases, display_label
+from samplers.plugins import USER_ALGORITHMS, register_entry_points
 from samplers.registry import Registry, UnknownName, did_you_mean, normalise
 from samplers.schedule_names import ALL_SCHEDULES
+from samplers.solvers_table import EXTRA_ALIASES, PAPER_ALGORITHMS
 
 #: family -> its adapter (`samplers.base.SampleFn`), imported only when a sampler of that family first runs
 FAMILIES: Registry[Any] = Registry("sampler family")
 FAMILIES.lazy("k", "samplers.kdiffusion:sample")
 FAMILIES.lazy("diffusers", "samplers.diffusers_schedulers:sample")
+FAMILIES.lazy("paper", "samplers.kdiffusion:sample")  # implemented here from the papers, k-diffusion's convention
+FAMILIES.lazy("user", "samplers.kdiffusion:sample")  # the user's own functions (samplers.plugins)
 
 #: family -> its algorithm table
-TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS}
+TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS,
+                                             "paper": PAPER_ALGORITHMS, "user": USER_ALGORITHMS}
 
 SAMPLERS: Registry[SamplerSpec] = Registry("sampler")
 
@@ -49,6 +54,24 @@ def _register(family: str, algo: Algorithm) -> None:
 for _family, _table in TABLES.items():
     for _algo in _table.values():
         _register(_family, _algo)
+for _alias, _canonical in EXTRA_ALIASES.items():
+    SAMPLERS.alias(_alias, _canonical)
+
+
+def register(family: str, algo: Algorithm) -> None:
+    """Register one more algorithm of `family` on all its schedules (a user's function, samplers.plugins);
+    all or nothing: a name another sampler has raises ValueError before anything is registered."""
+    for schedule in algo.schedules:
+        names, bare = aliases(family, algo, schedule)
+        spec_id = SamplerSpec(family, algo.function, schedule, canonical_options(algo, {}, family)).id
+        for name in (spec_id, *names, *bare):
+            owner = SAMPLERS.canonical(name)
+            if owner is not None and owner != spec_id:
+                raise ValueError(f"sampler alias {name!r} already names {owner!r}")
+    _register(family, algo)
+
+
+register_entry_points()
 
 
 def algorithm_of(spec: SamplerSpec) -> Algorithm | None:

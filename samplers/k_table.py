@@ -94,6 +94,7 @@ K_ALGORITHMS: dict[str, Algorithm] = {
     "dpmpp_2m_sde_heun": Algorithm("dpmpp_2m_sde", "DPM++ 2M SDE Heun", ALL, {**_SDE, "solver_type": _SOLVER},
                                    fixed={"solver_type": "heun"}, stochastic=with_eta(),
                                    a1111=("DPM++ 2M SDE Heun",), default_schedule="exponential",
+                                   comfy=("dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu"),
                                    aliases=("k_dpmpp_2m_sde_heun",)),
     "dpmpp_3m_sde": Algorithm("dpmpp_3m_sde", "dpmpp_3m_sde", ALL,
                               {**_SDE, "discard_next_to_last_sigma": DISCARD}, stochastic=with_eta(),

@@ -1,5 +1,8 @@
 """The k-diffusion family: `k_diffusion.sampling.sample_*` driven through its discrete-DDPM eps denoiser.
 
+The same adapter runs every function with k-diffusion's signature: the paper family (samplers/solvers_*.py,
+`RUNS["paper"]`) and the user's own functions (samplers.plugins, `RUNS["user"]`), with the same noise rules.
+
 The adapter absorbs every exception to the one calling convention:
 - `dpm_fast` and `dpm_adaptive` take the model's sigma bounds instead of a schedule; dpm_fast gets
   n = steps evaluations, dpm_adaptive ignores steps and stops at its tolerance (NFE is counted).
@@ -14,6 +17,7 @@ The adapter absorbs every exception to the one calling convention:
 """
 from __future__ import annotations
 
+import importlib
 import warnings
 from typing import Any, Callable
 
@@ -23,7 +27,12 @@ from samplers.algorithms import full_options
 from samplers.base import Sampled, SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
 from samplers.k_table import PER_IMAGE
+from samplers.plugins import runs as user_runs
 from samplers.schedules import SCHEDULE_FUNCTIONS, discard_next_to_last
+from samplers.solvers_table import PAPER_FUNCTIONS, Runs
+
+#: family -> algorithm -> where its function lives (the k family: k_diffusion.sampling.sample_<algorithm>)
+RUNS: dict[str, Callable[[str], Runs]] = {"paper": PAPER_FUNCTIONS.__getitem__, "user": user_runs}
 
 #: function -> how it draws its own noise
 NOISE_KIND: dict[str, str] = {
@@ -76,6 +85,30 @@ class CpuBrownian:
     def __call__(self, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
         noise = self.sampler(torch.as_tensor(sigma).cpu(), torch.as_tensor(sigma_next).cpu())
         return noise.to(self.device, self.dtype)
+
+
+class PairDenoiser:
+    """(x, sigma) -> (guided denoised, unconditional denoised) from one evaluation of the task's `eps_pair`,
+    scaled as k-diffusion's DiscreteEpsDDPMDenoiser scales eps (c_in = 1 / sqrt(sigma^2 + 1), c_out = -sigma)."""
+
+    def __init__(self, denoiser, task: SampleTask) -> None:
+        if task.eps_pair is None:
+            raise ValueError("this CFG++ sampler needs the unconditional prediction: the task has no eps_pair")
+        self.denoiser, self.eps_pair = denoiser, task.eps_pair
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scale = sigma.reshape(-1, *([1] * (x.ndim - 1)))
+        guided, uncond = self.eps_pair(x / (scale ** 2 + 1) ** 0.5, self.denoiser.sigma_to_t(sigma))
+        return x - scale * guided, x - scale * uncond
+
+
+def sampler_function(k_diffusion, spec: SamplerSpec) -> tuple[Callable, str | None, bool]:
+    """The function `spec` runs, how it draws its own noise, and whether it needs `denoise_pair` (CFG++)."""
+    if spec.family == "k":
+        return getattr(k_diffusion.sampling, f"sample_{spec.algorithm}"), NOISE_KIND.get(spec.algorithm), False
+    runs = RUNS[spec.family](spec.algorithm)
+    module, _, attr = runs.path.partition(":")
+    return getattr(importlib.import_module(module), attr), runs.noise, runs.pair
 
 
 def _import_k_diffusion():
@@ -131,7 +164,9 @@ def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTa
     device = task.noise.device
     denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(model, task.alphas_cumprod.to(device), quantize=False)
     kwargs = {k: v for k, v in options.items() if k != "discard_next_to_last_sigma"}
-    fn: Callable = getattr(k_diffusion.sampling, f"sample_{spec.algorithm}")
+    fn, noise_kind, wants_pair = sampler_function(k_diffusion, spec)
+    if wants_pair:
+        kwargs["denoise_pair"] = PairDenoiser(denoiser, task)
     if spec.algorithm in BOUNDED:
         lo, hi = float(denoiser.sigma_min), float(denoiser.sigma_max)
         x = task.noise * hi
@@ -146,7 +181,7 @@ def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTa
         sigmas = sigmas.to(device, task.noise.dtype)
         x = task.noise * sigmas[0]
         args = (sigmas,)
-        kind = NOISE_KIND.get(spec.algorithm)
+        kind = noise_kind
         if kind == "ancestral":
             kwargs["noise_sampler"] = PerImageNoise(x, task.seeds)
         elif kind == "brownian":

@@ -38,6 +38,8 @@ K_SCHEDULES: dict[str, ScheduleName] = {
     "beta": ScheduleName(("Beta (timesteps)",), "Beta(0.6, 0.6) quantiles of the timesteps (Lee et al. 2024)",
                          a1111=False),
     "kl_optimal": ScheduleName(("KL Optimal",), "evenly spaced in arctan(sigma) (Sabour et al. 2024)"),
+    "linear_quadratic": ScheduleName(("Linear Quadratic",), "Movie Gen: linear for half the steps, then quadratic",
+                                     a1111=False),
     "align_your_steps": ScheduleName(("Align Your Steps",), "AYS SD 1.5 (Sabour et al. 2024), log-linear to n",
                                      comfy=False),
     "align_your_steps_sdxl": ScheduleName(("Align Your Steps SDXL",), "AYS SDXL (Sabour et al. 2024)",

@@ -129,6 +129,24 @@ def kl_optimal(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.T
     return _append_zero(torch.tan(ramp * math.atan(sigma_min) + (1 - ramp) * math.atan(sigma_max)))
 
 
+def linear_quadratic(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor,
+                     threshold: float = 0.025) -> torch.Tensor:
+    """Movie Gen's linear-quadratic schedule (Polyak et al. 2024, arXiv:2410.13720, sec. 3.1.2; Genmo's Mochi 1,
+    Apache-2.0): the first n // 2 steps spend `threshold` of the way linearly, the rest follow the quadratic
+    that joins it with a matching slope and reaches 1; as flow times t in [0, 1], scaled here by sigma_max
+    as ComfyUI applies it to other models (n = 1: [sigma_max, 0])."""
+    if n == 1:
+        return _from_list([sigma_max, 0.0], model_sigmas)
+    linear = n // 2
+    quadratic = n - linear
+    gap = linear - threshold * n
+    a = gap / (linear * quadratic ** 2)
+    b = threshold / linear - 2 * gap / quadratic ** 2
+    c = a * linear ** 2
+    times = [i * threshold / linear for i in range(linear)] + [a * i * i + b * i + c for i in range(linear, n)]
+    return _from_list([(1.0 - t) * sigma_max for t in times] + [0.0], model_sigmas)
+
+
 def loglinear_interp(values: tuple[float, ...], count: int) -> list[float]:
     """`count` points log-linearly interpolated through decreasing `values` (the AYS authors' recipe)."""
     logs = [math.log(v) for v in values]
@@ -161,6 +179,7 @@ SCHEDULE_FUNCTIONS: dict[str, Schedule] = {
     "ddim_uniform": ddim_uniform,
     "beta": beta,
     "kl_optimal": kl_optimal,
+    "linear_quadratic": linear_quadratic,
     "align_your_steps": _ays("sd15"),
     "align_your_steps_sdxl": _ays("sdxl"),
 }

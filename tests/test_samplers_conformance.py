@@ -55,7 +55,7 @@ def test_stochastic_samplers_use_the_seed(model, spec):
     a = samplers.sample(spec, make_task(model, (5,), steps))
     other = make_task(model, (6,), steps)
     b = samplers.sample(spec, samplers.SampleTask(other.eps, other.alphas_cumprod, make_task(model, (5,)).noise,
-                                                  steps, (6,), eps_single=other.eps_single))
+                                                  steps, (6,), eps_single=other.eps_single, eps_pair=other.eps_pair))
     assert not torch.equal(a, b)
 
 

@@ -1,4 +1,5 @@
-"""`bench samplers`: every registered sampler with its names, or one sampler with its options.
+"""`bench samplers`: the coverage of each UI's menu, then every registered sampler with its names, or one
+sampler with its options.
 
 The plain listing imports no torch (names and specs are pure data); `--check` runs each listed
 sampler for 3 steps on the analytic model and says ok or why it failed; without it: "not checked".
@@ -59,7 +60,8 @@ def select(family: str | None, grep: str | None) -> list:
 
 
 def check(spec, make_task) -> str:
-    """Run `spec` for 3 steps on two seeds: "ok (NFE n)" or "failed: why"."""
+    """Run `spec` for 3 steps on two seeds, and the second alone: "ok (NFE n)" or "failed: why" (a batch
+    must not change an image: the same fairness for a user's own sampler as for the built-ins)."""
     import torch
 
     import samplers
@@ -72,6 +74,8 @@ def check(spec, make_task) -> str:
             return f"failed: output shape {tuple(out.shape)}, expected {tuple(task.noise.shape)}"
         if not bool(torch.isfinite(out).all()):
             return "failed: non-finite output (NaN or inf)"
+        if not torch.equal(samplers.sample(spec, make_task(3, (2,)))[0], out[1]):
+            return "failed: not batch invariant (image 2 alone differs from image 2 in a batch of 2)"
         return f"ok (NFE {nfe})"
     except Exception as exc:  # the listing goes on; the row says why
         return f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:160]
@@ -115,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
 
         make_task = analytic_tasks(8)
     if not (args.family or args.grep):
+        from samplers.menus import summary_lines
+
+        print("\n".join(summary_lines()) + "\n")
         print("\n".join(webui_lines()) + "\n")
     import samplers
 

@@ -1,0 +1,59 @@
+"""Orders of convergence of the deterministic samplers on the analytic model (the table in docs/samplers.md).
+
+    python perf/orders.py [--schedule karras] [--steps 40 80 160 320]
+
+CFG 1 (a smooth ODE), float64 model, exact references (bench.orders); prints a Markdown table: expected
+order (from the paper, or from the analysis where the paper's assumption does not hold here), measured
+order (least squares over the step counts), the error at the first and last step count, and the
+slope of the last doubling.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+#: sampler -> (expected order, where it comes from)
+EXPECTED: dict[str, tuple[float, str]] = {
+    "k:euler": (1, "Euler"),
+    "k:heun": (2, "Heun"),
+    "k:dpmpp_2m": (2, "DPM-Solver++(2M)"),
+    "paper:ipndm": (2, "paper: 4 on equal steps; equal-step weights on Karras's unequal steps: 2"),
+    "paper:ipndm_v": (4, "variable-step Adams-Bashforth 4"),
+    "paper:deis": (3, "tAB-DEIS, order 3"),
+    "paper:res_multistep": (2, "RES, 2nd order"),
+    "paper:exp_heun_2_x0": (2, "exponential trapezoidal"),
+    "paper:gradient_estimation": (1, "the paper gives no order; gamma = 2 extrapolates d to the step end: 1"),
+    "paper:er_sde?noise_scale=ode": (3, "ER-SDE-Solver-3 with phi = sigma (the ODE)"),
+    "paper:uni_pc?order=1": (2, "UniP-1 + UniC"),
+    "paper:uni_pc?order=2": (3, "UniP-2 + UniC"),
+    "paper:uni_pc": (4, "UniP-3 + UniC (default order 3)"),
+    "paper:uni_pc_bh2": (4, "UniP-3 + UniC, B(h) = e^h - 1"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schedule", default="karras")
+    parser.add_argument("--steps", type=int, nargs="+", default=[40, 80, 160, 320])
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from bench.orders import OrderBench
+
+    torch.set_num_threads(1)
+    bench = OrderBench(schedule=args.schedule)
+    first, last = args.steps[0], args.steps[-1]
+    print(f"| sampler | expected | measured | error at {first} | error at {last} | last doubling | why expected |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for name, (expected, why) in EXPECTED.items():
+        m = bench.measure(name, tuple(args.steps))
+        errors = list(m.errors.values())
+        tail = math.log2(errors[-2] / errors[-1])
+        print(f"| {name} | {expected:g} | {m.order:.2f} | {errors[0]:.2e} | {errors[-1]:.2e} | {tail:.2f} | {why} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
