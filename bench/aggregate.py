@@ -28,7 +28,7 @@ def group_axes() -> list[str]:
     return [a.column.name for a in record.AXES.values() if a.batch]
 
 
-def bootstrap_interval(values: Sequence[float], n_boot: int = 2000, level: float = 0.95,
+def bootstrap_interval(values: Sequence[float] | np.ndarray, n_boot: int = 2000, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean; (nan, nan) for fewer than two values."""
     data = np.asarray(values, dtype=np.float64)

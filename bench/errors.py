@@ -6,6 +6,7 @@ class UserError(Exception):
     """Something the user can fix: a bad config, an unknown sampler, a missing model or file."""
 
     exit_code = 2
+    os_errno: int | None = None  # the OS error behind it (a full disk), when there is one
 
 
 class ConfigError(UserError):

@@ -15,7 +15,7 @@ def _analytic(config) -> bool:
 
 def setting_warnings(config) -> list[str]:
     """Settings that change nothing on the analytic model."""
-    out = []
+    out: list[str] = []
     if not _analytic(config):
         return out
     if any(skip != 1 for skip in config.clip_skips):

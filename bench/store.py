@@ -142,7 +142,7 @@ class Store:
         with self.db:
             cursor = self.db.execute("INSERT INTO runs (started_at, argv, environment) VALUES (?, ?, ?)",
                                      (utc_now(), json.dumps(argv), json.dumps(environment)))
-        return int(cursor.lastrowid)
+        return int(cursor.lastrowid or 0)
 
     def end_run(self, run_id: int) -> None:
         with self.db:

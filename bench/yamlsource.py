@@ -80,7 +80,7 @@ def _check_depth(text: str, filename: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", filename, None,
-                                      event.start_mark.line + 1)
+                                      event.start_mark.line + 1 if event.start_mark else None)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:

@@ -29,7 +29,8 @@ AYS_SIGMAS: dict[str, tuple[float, ...]] = {
 def sd_alphas_cumprod() -> torch.Tensor:
     """Stable Diffusion's discrete schedule: betas linear in sqrt(beta) from 0.00085 to 0.012 over 1000
     steps (Rombach et al. 2022), abar_t = prod(1 - beta), float64 [1000]. The one copy of these numbers."""
-    start, end, n = SD_CONFIG["beta_start"], SD_CONFIG["beta_end"], SD_CONFIG["num_train_timesteps"]
+    start, end = float(SD_CONFIG["beta_start"]), float(SD_CONFIG["beta_end"])  # type: ignore[arg-type]
+    n = int(SD_CONFIG["num_train_timesteps"])  # type: ignore[call-overload]
     betas = torch.linspace(start ** 0.5, end ** 0.5, n, dtype=torch.float64) ** 2
     return torch.cumprod(1.0 - betas, dim=0)
 

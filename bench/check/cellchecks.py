@@ -67,8 +67,8 @@ def _memory(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:
 
 def _worse_by(direction: str | None, old: float, new: float) -> float:
     """How much worse `new` is than `old` in the metric's better direction (negative: better)."""
-    return {"lower": new - old, "higher": old - new, "one": abs(new - 1) - abs(old - 1)}.get(direction,
-                                                                                            abs(new - old))
+    worse = {"lower": new - old, "higher": old - new, "one": abs(new - 1) - abs(old - 1)}
+    return worse.get(direction or "", abs(new - old))
 
 
 def _quality(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:

@@ -38,7 +38,7 @@ class Context:
 
 
 def finding(kind: str, check: str, cell: CellRecord, **text: str) -> Finding:
-    return Finding(kind, check, cell.cell_id, cell.params, **text)
+    return Finding(kind, check, cell.cell_id, cell.params, **text)  # type: ignore[arg-type]
 
 
 def pct(new: float, old: float) -> str:

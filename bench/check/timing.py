@@ -61,6 +61,7 @@ def machine_factor(groups: list[Workload]) -> float:
 
 def _judge(w: Workload, ctx: Context) -> Finding | None:
     tol = ctx.gate.time
+    assert tol is not None  # time_findings judges only with a time tolerance
     old = [t * ctx.factor for t in w.baseline]
     new = list(w.current)
     m_old, m_new = median(old), median(new)

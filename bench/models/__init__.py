@@ -97,7 +97,7 @@ def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
     if not isinstance(value, dict):
         raise where.error(path, f"expected a model name or a mapping, got {type_name(value)}")
     kind = value.get("kind") or ("diffusers" if {"source", "arch"} & set(value) else None)
-    if kind not in MODEL_KINDS:
+    if not isinstance(kind, str) or kind not in MODEL_KINDS:
         raise where.error(path, f"cannot tell the model kind; give kind: one of {', '.join(MODEL_KINDS.names())}, "
                                 "or source: / arch: for a diffusers model")
     spec_keys = MODEL_KINDS[kind].keys

@@ -54,11 +54,13 @@ class DiffusersModel:
         self.dtype = torch.float64 if dtype == torch.float64 else torch.float32  # latents the samplers hold
         self.random_weights = random_weights
         self.is_xl = len(parts.text_encoders) == 2
-        self.unet = parts.unet.to(device).eval()
+        # diffusers/transformers modules: their config attributes are untyped to torch.nn.Module
+        self.unet: Any = parts.unet.to(device).eval()
         # SDXL's VAE overflows in fp16: diffusers' SDXL pipeline decodes in fp32 when force_upcast is set
-        upcast = self.is_xl and dtype == torch.float16 and parts.vae.config.get("force_upcast", False)
-        self.vae = torch.nn.Module.to(parts.vae, device, torch.float32 if upcast else dtype).eval()
-        self.text_encoders = tuple(enc.to(device).eval() for enc in parts.text_encoders)
+        vae: Any = parts.vae
+        upcast = self.is_xl and dtype == torch.float16 and vae.config.get("force_upcast", False)
+        self.vae: Any = torch.nn.Module.to(parts.vae, device, torch.float32 if upcast else dtype).eval()
+        self.text_encoders: tuple[Any, ...] = tuple(enc.to(device).eval() for enc in parts.text_encoders)
         self.tokenizers = parts.tokenizers
         self.zero_empty_prompt = self.is_xl and parts.force_zeros_for_empty_prompt
         self.alphas_cumprod = alphas_cumprod_from_config(parts.scheduler_config)
@@ -66,7 +68,7 @@ class DiffusersModel:
         self.prediction_type = check_prediction_type(
             prediction_type or parts.scheduler_config.get("prediction_type") or "epsilon")
         self.vae_scale = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        self.max_clip_skip = min(enc.config.num_hidden_layers for enc in self.text_encoders)
+        self.max_clip_skip: int = min(enc.config.num_hidden_layers for enc in self.text_encoders)
         self._identity = {"kind": "diffusers", **identity, "dtype": str(dtype).removeprefix("torch."),
                           "prediction_type": self.prediction_type, "random_weights": random_weights}
         self._unet_call = torch.compile(self.unet) if compile_unet else self.unet
@@ -91,7 +93,7 @@ class DiffusersModel:
             outputs = [self._run_text(enc, tok, prompts) for enc, tok in zip(self.text_encoders, self.tokenizers)]
         if not self.is_xl:  # WebUI CLIP skip N: hidden_states[-N] through the final layer norm
             encoder, out = self.text_encoders[0], outputs[0]
-            final_norm = getattr(encoder, "text_model", encoder).final_layer_norm
+            final_norm: Any = getattr(encoder, "text_model", encoder).final_layer_norm
             with torch.no_grad():
                 cond = SDCond(final_norm(out.hidden_states[-clip_skip]))
         else:  # SDXL: penultimate layer at N = 1 (diffusers' clip_skip = N - 1), no norm; pooled from CLIP-G
@@ -105,7 +107,7 @@ class DiffusersModel:
     def concat_cond(self, uncond: SDCond, cond: SDCond) -> SDCond:
         n = max(uncond.batch, cond.batch)
         uncond, cond = uncond.rows(n), cond.rows(n)
-        pooled = None if cond.pooled is None else torch.cat([uncond.pooled, cond.pooled])
+        pooled = None if cond.pooled is None or uncond.pooled is None else torch.cat([uncond.pooled, cond.pooled])
         return SDCond(torch.cat([uncond.embeds, cond.embeds]), pooled)
 
     def eps(self, x_t: torch.Tensor, t: torch.Tensor, cond: SDCond) -> torch.Tensor:
@@ -161,7 +163,7 @@ def _zero_rows(cond: SDCond, mask: list[bool]) -> SDCond:
     if not any(mask):
         return cond
     keep = torch.tensor([not m for m in mask], device=cond.embeds.device, dtype=cond.embeds.dtype)
-    return SDCond(cond.embeds * keep.view(-1, 1, 1), cond.pooled * keep.view(-1, 1))
+    return SDCond(cond.embeds * keep.view(-1, 1, 1), None if cond.pooled is None else cond.pooled * keep.view(-1, 1))
 
 
 # ---------------------------------------------------------------------- loading

@@ -31,7 +31,7 @@ class SDArch:
     def is_xl(self) -> bool:
         return len(self.text_encoders) == 2
 
-    def config(self, part: str) -> dict[str, Any]:
+    def config(self, part: str) -> Any:
         """A private copy of one component's config, safe to mutate."""
         return copy.deepcopy(getattr(self, part))
 

@@ -22,7 +22,7 @@ def _vocab_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
     from open_clip.tokenizer import bytes_to_unicode, default_bpe
 
     with gzip.open(default_bpe(), "rt", encoding="utf-8") as f:
-        merges = [tuple(line.split()) for line in f.read().split("\n")[1:N_MERGES + 1]]
+        merges = [(pair[0], pair[1]) for pair in (line.split() for line in f.read().split("\n")[1:N_MERGES + 1])]
     symbols = list(bytes_to_unicode().values())
     tokens = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + [START, END]
     return {token: i for i, token in enumerate(tokens)}, merges
@@ -32,4 +32,5 @@ def _vocab_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
 def clip_tokenizer(pad_token: str = END) -> CLIPTokenizer:
     """SD's tokenizer (77 tokens, lower-cased BPE) with the padding token of the text encoder it feeds."""
     vocab, merges = _vocab_and_merges()
-    return CLIPTokenizer(vocab=dict(vocab), merges=list(merges), pad_token=pad_token, model_max_length=77)
+    return CLIPTokenizer(vocab=dict(vocab), merges=list(merges), pad_token=pad_token,  # type: ignore[arg-type]
+                         model_max_length=77)
