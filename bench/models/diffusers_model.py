@@ -67,7 +67,7 @@ class DiffusersModel:
         self._log_sigma = log_sigmas(self.alphas_cumprod)
         self.prediction_type = check_prediction_type(
             prediction_type or parts.scheduler_config.get("prediction_type") or "epsilon")
-        self.vae_scale = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self.vae_scale = 2 ** (len(vae.config.block_out_channels) - 1)
         self.max_clip_skip: int = min(enc.config.num_hidden_layers for enc in self.text_encoders)
         self._identity = {"kind": "diffusers", **identity, "dtype": str(dtype).removeprefix("torch."),
                           "prediction_type": self.prediction_type, "random_weights": random_weights}
