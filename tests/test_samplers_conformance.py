@@ -8,11 +8,24 @@ import torch
 import samplers
 from sampler_helpers import STEPS, SIZE, make_task
 
+def _params(specs: list) -> list:
+    """Every spec; the quick suite runs the first schedule of each (family, algorithm, options), the slow
+    suite (CI) every other schedule too."""
+    seen: set[tuple] = set()
+    out = []
+    for spec in specs:
+        key = (spec.family, spec.algorithm, spec.options)
+        marks = [pytest.mark.slow] if key in seen else []
+        seen.add(key)
+        out.append(pytest.param(spec, id=spec.id, marks=marks))
+    return out
+
+
 ALL = list(samplers.SAMPLERS)
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
+@pytest.mark.parametrize("spec", _params(ALL))
 def test_conformance(model, spec):
     batch = make_task(model, (3, 5, 7))
     sampled = samplers.run(spec, batch)
@@ -34,7 +47,7 @@ def test_conformance(model, spec):
     assert torch.equal(again, single), "the same cell twice gave two images"
 
 
-@pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
+@pytest.mark.parametrize("spec", _params(ALL))
 def test_one_step(model, spec):
     """steps: 1 is a valid cell (and the runner's warm-up); k-diffusion's 2M/3M SDE need the adapter's help."""
     sampled = samplers.run(spec, make_task(model, (3, 5), steps=1))
@@ -48,7 +61,7 @@ def test_one_sde_step_is_the_denoised_prediction(model):
         torch.testing.assert_close(out, euler, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("spec", [s for s in ALL if s.stochastic], ids=[s.id for s in ALL if s.stochastic])
+@pytest.mark.parametrize("spec", _params([s for s in ALL if s.stochastic]))
 def test_stochastic_samplers_use_the_seed(model, spec):
     """Same starting noise, another seed: a stochastic sampler's own noise must change the image."""
     steps = 10  # SA-Solver adds noise only for 200 <= t <= 800: give every sampler steps there
@@ -60,7 +73,7 @@ def test_stochastic_samplers_use_the_seed(model, spec):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("spec", ALL, ids=[s.id for s in ALL])
+@pytest.mark.parametrize("spec", _params(ALL))
 def test_batch_of_eight(model, spec):
     seeds = tuple(range(10, 18))
     out = samplers.sample(spec, make_task(model, seeds, steps=5))
