@@ -62,7 +62,7 @@ def test_the_study_file_runs_each_covered_comfy_sampler_once():
 
     from bench.config import load_config
 
-    config = load_config(Path(__file__).resolve().parents[1] / "examples" / "comfyui-menu.yaml")
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "comfyui-menu.yaml")
     written = [c.written for c in config.samplers]
     assert written == menus.comfy_study_names()
     covered = {n for n, why in menus.COMFY_SAMPLERS.items() if why is None}

@@ -84,7 +84,7 @@ def test_one_by_one_samplers_in_the_runner_record_each_images_nfe(tmp_path):
 def test_benchmark_files_cover_the_a1111_menu_and_every_sampler():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     default = load_config(root / "benchmarks.yaml")
     labels = {"Euler", "Euler a", "LMS", "Heun", "DPM2", "DPM2 a", "DPM++ 2S a", "DPM++ 2M", "DPM++ SDE",
               "DPM++ 2M SDE", "DPM++ 3M SDE", "DPM fast", "DPM adaptive", "DDIM", "PLMS", "UniPC"}

@@ -14,7 +14,7 @@ from bench.matrix import expand
 from bench.runner import run
 from bench.store import SCHEMA_VERSION, Store
 
-FIXTURE = Path(__file__).parent / "fixtures"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ import bench
 from bench.lock import run_lock
 from bench.pngcheck import png_intact
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _full(*args, **kwargs):

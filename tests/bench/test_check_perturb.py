@@ -16,7 +16,7 @@ import pytest
 from bench.cli import main
 from bench.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
 name: perturb

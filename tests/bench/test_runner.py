@@ -105,7 +105,7 @@ sys.exit(main(["run", {config!r}, "--no-progress"]))
 def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_duplicated(tmp_path):
     path = write_config(tmp_path / "b.yaml", samplers=["test slow", "Euler"], batch_size=1,
                         seeds=[1, 2, 3, 4])
-    script = KILLABLE.format(tests=str(Path(__file__).parent), config=str(path))
+    script = KILLABLE.format(tests=str(Path(__file__).resolve().parents[1]), config=str(path))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     db = tmp_path / "run" / "results.sqlite"

@@ -60,7 +60,7 @@ def test_batches_group_seeds_of_one_cell_group(tmp_path):
     assert cells[0].with_(seed=99).group_key() == cells[0].group_key()
 
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden_ids.yaml"
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden_ids.yaml"
 #: computed by the release before the cell record (3072 cells over every axis and model kind)
 GOLDEN_DIGEST = "f046f23b8c34ae43ab6b2645cf274c2c0affa48e209fbc1d0a5400027d7f0d9f"
 GOLDEN_FIRST_ID_PER_MODEL = {

@@ -256,7 +256,7 @@ def test_unknown_prompt_is_deterministic_across_processes():
     for salt in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": salt}
         out = subprocess.run([sys.executable, "-c", _HASH_SCRIPT], capture_output=True, text=True, env=env,
-                             check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                             check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
         assert out.stdout.strip() == here
 
 

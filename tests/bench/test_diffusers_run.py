@@ -15,7 +15,7 @@ from PIL import Image
 import bench
 from bench.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, **overrides) -> Path:
