@@ -52,6 +52,9 @@ class SampleTask:
     #: the same guided eps for a batch of ONE image (a batch shares prompt and guidance); required when
     #: a sampler runs the images one by one (`samplers.runs_one_by_one(spec)`) and the batch has several
     eps_single: EpsFn | None = None
+    #: how the starting noise is scaled and the sampler's own noise seeded (samplers/noise_conventions.py);
+    #: the k-diffusion family honours it, the diffusers family always runs samplerbench's
+    noise_convention: str = "samplerbench"
 
 
 @dataclass(frozen=True)
