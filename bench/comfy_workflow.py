@@ -93,7 +93,9 @@ def cell_workflow_or_reason(cell, model=None) -> tuple[dict[str, dict[str, Any]]
     pair = comfy_sampler(cell.sampler.spec)
     if isinstance(pair, str):
         return None, pair
-    return workflow(checkpoint=checkpoint_name(cell.model.label), prompt=cell.prompt,
+    options = cell.model.options
+    name = str(options.get("source") or options.get("arch") or cell.model.label)
+    return workflow(checkpoint=checkpoint_name(name), prompt=cell.prompt,
                     negative_prompt=cell.negative_prompt, seed=cell.seed, steps=cell.steps, cfg=cell.cfg_scale,
                     sampler_name=pair[0], scheduler=pair[1], width=cell.width, height=cell.height,
                     clip_skip=cell.clip_skip, filename_prefix=f"samplerbench_{cell.id}"), ""

@@ -36,7 +36,7 @@ SAMPLER_NAMES = {"euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cf
                  "dpmpp_3m_sde_gpu", "ddpm", "lcm", "ipndm", "ipndm_v", "deis", "ddim", "uni_pc", "uni_pc_bh2"}
 SCHEDULERS = {"normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta",
               "linear_quadratic", "kl_optimal"}
-PY_TYPES = {"str": str, "int": int, "float": (int, float)}
+PY_TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float)}
 
 
 def validate(graph: dict) -> None:
@@ -65,6 +65,7 @@ def _cells(tmp_path, **overrides):
 def test_cell_workflow_is_the_documented_text_to_image_graph(tmp_path):
     cell = _cells(tmp_path)[0]
     graph = cell_workflow(cell)
+    assert graph is not None
     validate(graph)
     by_class = {n["class_type"]: n["inputs"] for n in graph.values()}
     ks = by_class["KSampler"]

@@ -77,7 +77,9 @@ def _webui_reading(text: str) -> tuple[str, str, dict[str, str]]:
             value, _, rest = rest.partition(",")
             value = value.strip()
         fields[key.strip()] = value
-    prompt, negative, in_negative = [], [], False
+    prompt: list[str] = []
+    negative: list[str] = []
+    in_negative = False
     for line in (ln.strip() for ln in lines):
         if line.startswith("Negative prompt:"):
             in_negative, line = True, line[len("Negative prompt:"):].strip()

@@ -69,7 +69,8 @@ def test_ancestral_noise_per_convention():
     like = torch.zeros((len(SEEDS), *SHAPE))
     steps = 4
     samplers_ = {name: c.ancestral(like, SEEDS) for name, c in CONVENTIONS.items()}
-    drawn = {name: [sampler(None, None) for _ in range(steps)] for name, sampler in samplers_.items()}
+    top, low = torch.tensor(SIGMA_MAX), torch.tensor(1.0)  # the levels do not matter to these streams
+    drawn = {name: [sampler(top, low) for _ in range(steps)] for name, sampler in samplers_.items()}
     for i, seed in enumerate(SEEDS):
         ours = cpu_randn(sha_seed(seed, "ancestral"), SHAPE, steps)
         comfy = cpu_randn(seed, (1, *SHAPE), steps)  # the seed's own generator, one batch-shaped draw per step

@@ -138,7 +138,7 @@ def test_png_carries_a1111_parameters_that_round_trip(tmp_path):
                         negative_prompt="blurry", samplers=["DPM++ 2M Karras"], steps=[3], seeds=[7])
     run(load_config(path), progress=False)
     row = bench.load_results(tmp_path / "run").iloc[0]
-    info = parse_infotext(read_parameters(tmp_path / "run" / row.image))
+    info = parse_infotext(read_parameters(tmp_path / "run" / row.image) or "")
     params = info.fields
     assert info.prompt == 'a red circle, "quoted": yes' and info.negative_prompt == "blurry"
     assert params["Steps"] == "3" and params["Seed"] == "7" and params["Size"] == "8x8"

@@ -42,25 +42,23 @@ def run(args: argparse.Namespace) -> int:
 def stored_cell(run_dir: Path, cell_id: str) -> tuple[SimpleNamespace, dict[str, Any]]:
     """The stored cell (its parameters, as the runner's Cell carries them) and its model's identity."""
     from bench.errors import UserError
-    from bench.models import ModelSpec
     from bench.store import Store
     from samplers.catalogue import resolve
 
     store = Store.open(run_dir, create=False)
     try:
         rows = [r for r in store.rows() if str(r["cell_id"]).startswith(cell_id)]
-        identity = store.get_meta("model") or {}
+        models = store.get_meta("models") or {}
     finally:
         store.close()
     if len(rows) != 1:
         found = "no cell" if not rows else f"{len(rows)} cells"
         raise UserError(f"{run_dir}: {found} with id {cell_id!r}; see results.csv for the cell ids")
     row = rows[0]
-    options = {k: v for k, v in identity.items() if k in ("source", "arch", "seed", "dtype")}
-    model = ModelSpec(identity.get("kind", "analytic"), tuple(sorted(options.items())))
-    if model.label != row["model"]:
-        raise UserError(f"{run_dir}: cell {row['cell_id']} ran on model {row['model']!r}, but the run records "
-                        f"{model.label!r} last; export from a run of that model alone")
+    identity = models.get(row["model"])
+    if identity is None:
+        raise UserError(f"{run_dir}: the run does not record model {row['model']!r}; run it again to export")
+    model = SimpleNamespace(kind=identity.get("kind"), label=row["model"], options=identity)
     cell = SimpleNamespace(
         id=row["cell_id"], model=model, prompt=row["prompt"], negative_prompt=row["negative_prompt"] or "",
         seed=int(row["seed"]), steps=int(row["steps"]), cfg_scale=float(row["cfg_scale"]), width=int(row["width"]),
