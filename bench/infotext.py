@@ -157,6 +157,9 @@ def cell_infotext(cell) -> Infotext:
     fields.update({"CFG scale": cell.cfg_scale, "Seed": cell.seed, "Size": f"{cell.width}x{cell.height}",
                    "Model": cell.model.label, "Clip skip": cell.clip_skip, "RNG": "CPU",
                    "Sampler id": spec.id, "Cell id": cell.id, "Version": "samplerbench"})
+    noise = getattr(cell, "as_dict", {}).get("noise", "samplerbench")
+    if noise != "samplerbench":  # the tool whose noise the image has (samplers/noise_conventions.py)
+        fields["Noise convention"] = noise
     return Infotext(cell.prompt, cell.negative_prompt, {k: str(v) for k, v in fields.items()})
 
 

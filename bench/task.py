@@ -52,4 +52,5 @@ def build_task(model: "DiffusionModel", cells: Sequence[Any], steps: int | None 
                          encode(first.negative_prompt, first.clip_skip, rows), first.cfg_scale)
 
     return samplers.SampleTask(guided(n), model.alphas_cumprod, noise, first.steps if steps is None else steps,
-                               tuple(c.seed for c in cells), eps_single=guided(1) if single and n > 1 else None)
+                               tuple(c.seed for c in cells), eps_single=guided(1) if single and n > 1 else None,
+                               noise_convention=first.as_dict.get("noise", "samplerbench"))

@@ -57,6 +57,10 @@ class SampleTask:
     noise_convention: str = "samplerbench"
 
 
+#: the noise conventions `samplers.noise_conventions` implements (named here, where no torch is imported)
+NOISE_CONVENTIONS: tuple[str, ...] = ("samplerbench", "comfyui", "a1111")
+
+
 @dataclass(frozen=True)
 class Sampled:
     """What a sampler hands back: clean latents [B, C, h, w] and its model evaluations per image."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from samplers.base import derive_seed
+from samplers.base import NOISE_CONVENTIONS, derive_seed
 
 NoiseSampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DEFAULT = "samplerbench"
@@ -126,6 +126,9 @@ CONVENTIONS: dict[str, Convention] = {
     "comfyui": Convention("comfyui", True, lambda s: s, 0, lambda s: s, False),
     "a1111": Convention("a1111", False, lambda s: s, 1, lambda s: s, True),
 }
+
+
+assert tuple(CONVENTIONS) == NOISE_CONVENTIONS
 
 
 def get(name: str) -> Convention:

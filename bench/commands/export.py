@@ -63,7 +63,8 @@ def stored_cell(run_dir: Path, cell_id: str) -> tuple[SimpleNamespace, dict[str,
         id=row["cell_id"], model=model, prompt=row["prompt"], negative_prompt=row["negative_prompt"] or "",
         seed=int(row["seed"]), steps=int(row["steps"]), cfg_scale=float(row["cfg_scale"]), width=int(row["width"]),
         height=int(row["height"]), clip_skip=int(row["clip_skip"]),
-        sampler=SimpleNamespace(spec=resolve(row["sampler_id"]), written=row["sampler"]))
+        sampler=SimpleNamespace(spec=resolve(row["sampler_id"]), written=row["sampler"]),
+        as_dict={"noise": row.get("noise") or "samplerbench"})
     return cell, identity
 
 
@@ -90,6 +91,9 @@ def to_diffusers(cell, identity: dict[str, Any]) -> str:
     if identity.get("kind") != "diffusers":
         raise UserError(f"export --to diffusers: cell {cell.id} ran on the {cell.model.label} model, which "
                         "diffusers does not have")
+    if cell.as_dict["noise"] != "samplerbench":
+        raise UserError(f"export --to diffusers: cell {cell.id} ran the {cell.as_dict['noise']} noise convention; "
+                        "the script writes samplerbench's only")
     return script(cell, identity)
 
 
