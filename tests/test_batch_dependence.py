@@ -21,8 +21,9 @@ SEEDS = [1, 2, 3, 4]
 
 def images(tmp_path, model, batch_size: int) -> dict[str, np.ndarray]:
     out = tmp_path / f"run{batch_size}"
+    size = [16, 16] if model == "analytic" else [64, 64]
     config = {"name": "batch", "model": model, "prompts": ["a photo of a cat"], "seeds": SEEDS, "steps": [4],
-              "size": [64, 64], "samplers": SAMPLERS, "batch_size": batch_size, "output": str(out)}
+              "size": size, "samplers": SAMPLERS, "batch_size": batch_size, "metrics": [], "output": str(out)}
     path = tmp_path / f"b{batch_size}.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["run", str(path), "--no-progress", "--no-report"]) == 0
@@ -38,6 +39,7 @@ def batch_difference(tmp_path, model) -> tuple[int, int, int]:
     return sum(d > 0 for d in diffs), len(diffs), max(diffs)
 
 
+@pytest.mark.slow  # tests/test_runner.py checks the analytic model's invariance in the fast suite
 def test_the_analytic_model_never_depends_on_the_batch(tmp_path):
     changed, total, _ = batch_difference(tmp_path, "analytic")
     assert (changed, total) == (0, len(SAMPLERS) * len(SEEDS))

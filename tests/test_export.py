@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def analytic_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("analytic")
     run(load_config(write_config(tmp / "b.yaml", prompts=['a red circle, "x": y\nNegative prompt: z'],
-                                 samplers=["DPM++ 2M Karras"], steps=[2], seeds=[4])), progress=False)
+                                 samplers=["DPM++ 2M Karras"], steps=[2], seeds=[4], metrics=[])), progress=False)
     return tmp / "run", bench.load_results(tmp / "run").iloc[0]
 
 

@@ -47,7 +47,7 @@ def test_a_bad_noise_key_is_one_located_line(tmp_path, capsys, noise, message):
 def test_conventions_are_an_axis_and_change_stochastic_images(tmp_path):
     path = write_config(tmp_path / "b.yaml", noise={"convention": ["samplerbench", "comfyui", "a1111"]},
                         samplers=["Euler", "Euler a"], prompts=["a red circle"], steps=[4], seeds=[1, 2],
-                        size=[16, 16])
+                        size=[16, 16], metrics=[])
     run(load_config(path), progress=False)
     frame = bench.load_results(tmp_path / "run")
     assert len(frame) == 12 and (frame.status == "ok").all() and set(frame.noise) == {"samplerbench", "comfyui",
