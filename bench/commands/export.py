@@ -45,7 +45,7 @@ def stored_cell(run_dir: Path, cell_id: str) -> tuple[SimpleNamespace, dict[str,
     from bench.store import Store
     from samplers.catalogue import resolve
 
-    store = Store.open(run_dir, create=False)
+    store = Store.open(run_dir, readonly=True)  # a reader writes nothing
     try:
         rows = [r for r in store.rows() if str(r["cell_id"]).startswith(cell_id)]
         models = store.get_meta("models") or {}
