@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agree": ("agree", "how far k-diffusion and diffusers are apart on the same algorithms"),
     "baseline": ("baseline", "record a run as the baseline file that `bench check` compares with"),
     "check": ("check", "compare a run with a baseline: exit 1 on a regression beyond tolerances"),
+    "export": ("export", "one cell for ComfyUI (workflow), A1111 (infotext) or diffusers (a Python script)"),
 }
 
 

@@ -241,6 +241,9 @@ for _axis in (
     Axis("steps", "steps", "bench.config:parse_steps", (Column("steps", "int", "steps", True),),
          help="sampling steps (required); a list is an axis", role="choice",
          schema=_axis_schema({"type": "integer", "minimum": 1})),
+    Axis("noise", "noise", "bench.noise_axis:parse_noise", (Column("noise", label="noise"),),
+         default={"convention": "samplerbench"}, help="noise convention: samplerbench | comfyui | a1111 "
+         "(docs/samplers.md)", schema={"type": "object"}, same_work=True, id_default="samplerbench"),
     Axis("seed", "seeds", "bench.config:parse_seeds", (Column("seed", "int", "seed", True),),
          help="image seeds (required)", role="replicate", same_work=True, batch=False,
          schema={"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}),

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from bench.config import Config
+from bench.infotext import png_text
 from bench.matrix import Cell, batches, expand
 from bench.pngcheck import broken_images
-from bench.pnginfo import format_parameters, write_png
+from bench.pnginfo import write_png
 from bench.progress import Progress
 from bench.store import Store, export, utc_now
 
@@ -149,7 +150,7 @@ def _write(store: Store, outcome, run_id: int, model, measured: dict) -> None:
     image_rel = None
     if outcome.image is not None:
         path = store.image_path(cell.id)
-        write_png(path, outcome.image, infotext(cell, model))
+        write_png(path, outcome.image, png_text(cell, model))
         image_rel = str(path.relative_to(store.run_dir))
     store.write_cell({
         "cell_id": cell.id, "status": outcome.status, "error": outcome.error, **cell.params(),
@@ -174,20 +175,3 @@ def fingerprint(latents) -> list[float] | None:
         pooled = F.adaptive_avg_pool2d(x[None], 4)[0]
     return [round(v, 6) for v in pooled.flatten().tolist()]
 
-
-def schedule_label(spec) -> str:
-    """A1111's "Schedule type" label ("Karras") where the schedule has one, else its id."""
-    from samplers.schedule_names import K_SCHEDULES
-
-    known = K_SCHEDULES.get(spec.schedule) if spec.family == "k" else None
-    return known.labels[0] if known else spec.schedule
-
-
-def infotext(cell: Cell, model) -> str:
-    """The A1111 `parameters` text of a cell's image."""
-    spec = cell.sampler.spec
-    return format_parameters(cell.prompt, cell.negative_prompt, {
-        "Steps": cell.steps, "Sampler": spec.label or cell.sampler.written, "Schedule type": schedule_label(spec),
-        "CFG scale": cell.cfg_scale, "Seed": cell.seed, "Size": f"{cell.width}x{cell.height}",
-        "Model": cell.model.label, "Clip skip": cell.clip_skip, "Sampler id": spec.id,
-        "Cell id": cell.id, "Version": "samplerbench"})

@@ -54,4 +54,4 @@ def build_task(model: "DiffusionModel", cells: Sequence[Any], steps: int | None 
     batch = guided(n)
     return samplers.SampleTask(batch, model.alphas_cumprod, noise, first.steps if steps is None else steps,
                                tuple(c.seed for c in cells), eps_single=guided(1) if single and n > 1 else None,
-                               eps_pair=batch.with_uncond)
+                               eps_pair=batch.with_uncond, noise_convention=first.as_dict.get("noise", "samplerbench"))

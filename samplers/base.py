@@ -57,6 +57,13 @@ class SampleTask:
     #: (x_t, t) -> (guided eps, unconditional eps) from the same single evaluation as `eps` (one NFE): what
     #: CFG++ samplers need; None where the caller cannot give it (those samplers then fail with a reason)
     eps_pair: EpsPairFn | None = None
+    #: how the starting noise is scaled and the sampler's own noise seeded (samplers/noise_conventions.py);
+    #: the k-diffusion family honours it, the diffusers family always runs samplerbench's
+    noise_convention: str = "samplerbench"
+
+
+#: the noise conventions `samplers.noise_conventions` implements (named here, where no torch is imported)
+NOISE_CONVENTIONS: tuple[str, ...] = ("samplerbench", "comfyui", "a1111")
 
 
 @dataclass(frozen=True)

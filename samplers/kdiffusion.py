@@ -7,9 +7,9 @@ The adapter absorbs every exception to the one calling convention:
 - `dpm_fast` and `dpm_adaptive` take the model's sigma bounds instead of a schedule; dpm_fast gets
   n = steps evaluations, dpm_adaptive ignores steps and stops at its tolerance (NFE is counted).
 - DPM++ 2M/3M SDE fail on one step in k-diffusion 0.1.1; that step is a plain denoising step, taken here.
-- Own noise, seeded per image from the cell's seeds so a batch never changes an image: ancestral
-  samplers draw from one CPU generator per image (`PerImageNoise`); SDE samplers get k-diffusion's
-  `BrownianTreeNoiseSampler` with one tree per image, on the CPU (`CpuBrownian`).
+- Own noise, seeded per image from the cell's seeds so a batch never changes an image, as the task's noise
+  convention says (samplers/noise_conventions.py): ancestral samplers draw from one CPU generator per
+  image; SDE samplers get k-diffusion's `BrownianTreeNoiseSampler`, built and queried on the CPU.
 - Where k-diffusion couples the images of a batch, the images run one at a time: dpm_adaptive's step
   controller takes one error norm over the batch, and the churn of euler/heun/dpm_2 (`s_churn > 0`)
   draws `torch.randn_like` from the global generator, which is then forked and seeded per image.
@@ -27,6 +27,7 @@ from samplers.algorithms import full_options
 from samplers.base import Sampled, SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
 from samplers.k_table import PER_IMAGE
+from samplers.noise_conventions import get as noise_convention
 from samplers.plugins import runs as user_runs
 from samplers.schedules import SCHEDULE_FUNCTIONS, discard_next_to_last
 from samplers.solvers_table import PAPER_FUNCTIONS, Runs
@@ -57,34 +58,6 @@ class _EpsModel(torch.nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, **_: Any) -> torch.Tensor:
         self.calls += 1
         return self.eps(x, t)
-
-
-class PerImageNoise:
-    """Ancestral noise drawn per image from its own CPU generator, so a batch never changes an image."""
-
-    def __init__(self, like: torch.Tensor, seeds: tuple[int, ...]) -> None:
-        self.like = like
-        self.generators = [torch.Generator().manual_seed(derive_seed(s, "ancestral")) for s in seeds]
-
-    def __call__(self, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
-        shape = self.like.shape[1:]
-        draws = [torch.randn(shape, generator=g, dtype=torch.float32) for g in self.generators]
-        return torch.stack(draws).to(self.like.device, self.like.dtype)
-
-
-class CpuBrownian:
-    """k-diffusion's BrownianTreeNoiseSampler with one tree per image, built and queried on the CPU (like
-    the starting noise, the same numbers on any device), over the schedule's non-zero sigma range."""
-
-    def __init__(self, k_diffusion, like: torch.Tensor, sigmas: torch.Tensor, seeds: tuple[int, ...]) -> None:
-        self.device, self.dtype = like.device, like.dtype
-        positive = sigmas[sigmas > 0].cpu()
-        self.sampler = k_diffusion.sampling.BrownianTreeNoiseSampler(
-            like.cpu(), positive.min(), positive.max(), seed=[derive_seed(s, "brownian") for s in seeds])
-
-    def __call__(self, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
-        noise = self.sampler(torch.as_tensor(sigma).cpu(), torch.as_tensor(sigma_next).cpu())
-        return noise.to(self.device, self.dtype)
 
 
 class PairDenoiser:
@@ -148,7 +121,8 @@ def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor | Sampled:
     outs, counts = [], []
     for i, seed in enumerate(task.seeds):
         model = _EpsModel(eps)
-        single = SampleTask(eps, task.alphas_cumprod, task.noise[i:i + 1], task.steps, (seed,), task.options)
+        single = SampleTask(eps, task.alphas_cumprod, task.noise[i:i + 1], task.steps, (seed,), task.options,
+                            noise_convention=task.noise_convention)
         outs.append(_run(k_diffusion, spec, options, single, model, churn_seed=derive_seed(seed, "churn")))
         counts.append(model.calls)
     return Sampled(torch.cat(outs), tuple(counts))
@@ -162,6 +136,7 @@ def sample_on(spec: SamplerSpec, task: SampleTask, sigmas: torch.Tensor) -> torc
 def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTask, model: _EpsModel,
          churn_seed: int | None = None, sigmas: torch.Tensor | None = None) -> torch.Tensor:
     device = task.noise.device
+    convention = noise_convention(task.noise_convention)
     denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(model, task.alphas_cumprod.to(device), quantize=False)
     kwargs = {k: v for k, v in options.items() if k != "discard_next_to_last_sigma"}
     fn, noise_kind, wants_pair = sampler_function(k_diffusion, spec)
@@ -169,23 +144,23 @@ def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTa
         kwargs["denoise_pair"] = PairDenoiser(denoiser, task)
     if spec.algorithm in BOUNDED:
         lo, hi = float(denoiser.sigma_min), float(denoiser.sigma_max)
-        x = task.noise * hi
+        x = convention.start(task.noise, hi, hi)
         args: tuple = (lo, hi, task.steps) if spec.algorithm == "dpm_fast" else (lo, hi)
         if options.get("eta", 0.0) > 0:
-            kwargs["noise_sampler"] = PerImageNoise(x, task.seeds)
+            kwargs["noise_sampler"] = convention.ancestral(x, task.seeds)
     else:
         if sigmas is None:  # computed from the float64 table, then in the latents' dtype: k-diffusion
             # promotes x to the sigmas' dtype (to_d divides by a [1, 1, 1, 1] sigma), as A1111 runs float32
             sigmas = sigmas_for(spec, task.steps, denoiser.sigmas,
                                 bool(options.get("discard_next_to_last_sigma", False)))
         sigmas = sigmas.to(device, task.noise.dtype)
-        x = task.noise * sigmas[0]
+        x = convention.start(task.noise, sigmas[0], float(denoiser.sigma_max))
         args = (sigmas,)
         kind = noise_kind
         if kind == "ancestral":
-            kwargs["noise_sampler"] = PerImageNoise(x, task.seeds)
+            kwargs["noise_sampler"] = convention.ancestral(x, task.seeds)
         elif kind == "brownian":
-            kwargs["noise_sampler"] = CpuBrownian(k_diffusion, x, sigmas, task.seeds)
+            kwargs["noise_sampler"] = convention.brownian(k_diffusion, x, sigmas, task.seeds)
     if spec.algorithm in LONE_DENOISING_STEP and len(args[0]) == 2:
         return denoiser(x, args[0][0] * x.new_ones([x.shape[0]]))
     # euler/heun/dpm_2 call torch.randn_like every step (used only with churn): keep the global

@@ -28,7 +28,7 @@ def analytic_tasks(size: int = 8, prompt: str = "a red circle", cfg_scale: float
 
         cells = [Cell.of(model=ModelSpec("analytic"), prompt=prompt, negative_prompt="", size=(size, size),
                          clip_skip=1, cfg_scale=cfg_scale, sampler=SamplerChoice("Euler", samplers.resolve("Euler")),
-                         steps=steps, seed=seed) for seed in seeds]
+                         steps=steps, noise="samplerbench", seed=seed) for seed in seeds]
         return build_task(model, cells)
     return make
 

@@ -19,7 +19,8 @@ from spine_helpers import register_test_family, unregister_test_family, write_co
 import bench
 from bench.cli import main
 from bench.config import load_config
-from bench.pnginfo import parse_parameters, read_parameters
+from bench.infotext import parse_infotext
+from bench.pnginfo import read_parameters
 from bench.runner import run
 
 
@@ -140,11 +141,12 @@ def test_png_carries_a1111_parameters_that_round_trip(tmp_path):
                         negative_prompt="blurry", samplers=["DPM++ 2M Karras"], steps=[3], seeds=[7])
     run(load_config(path), progress=False)
     row = bench.load_results(tmp_path / "run").iloc[0]
-    params = parse_parameters(read_parameters(tmp_path / "run" / row.image))
-    assert params["prompt"] == 'a red circle, "quoted": yes' and params["negative_prompt"] == "blurry"
+    info = parse_infotext(read_parameters(tmp_path / "run" / row.image) or "")
+    params = info.fields
+    assert info.prompt == 'a red circle, "quoted": yes' and info.negative_prompt == "blurry"
     assert params["Steps"] == "3" and params["Seed"] == "7" and params["Size"] == "8x8"
     assert params["Sampler"] == "DPM++ 2M" and params["Schedule type"] == "Karras"  # as A1111 1.9+ writes
-    assert params["CFG scale"] == "7.0" and params["Cell id"] == row.cell_id
+    assert params["CFG scale"] == "7.0" and params["Cell id"] == row.cell_id and params["RNG"] == "CPU"
 
 
 @pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
