@@ -21,7 +21,7 @@ from bench.infotext import parse_infotext
 from bench.pnginfo import read_parameters
 from bench.runner import run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
