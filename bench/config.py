@@ -44,6 +44,7 @@ class Config:
     metrics: tuple[str, ...] | None = None  # None: the defaults of each model (bench.metrics)
     clip: Any = None  # bench.metrics.settings.ClipSettings
     reference: Any = None  # bench.metrics.settings.ReferenceSettings
+    offline: bool = field(default=False, compare=False)  # `bench run --offline`: metric weights from the cache only
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import replace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,6 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun cells that are already finished")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network: weights from the local cache only (as HF_HUB_OFFLINE=1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,6 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from bench.summary import summary_table
 
     config = load_config(args.config, output=args.output)
+    if args.offline:  # metrics read it from the config; huggingface_hub (SD loading) from the environment
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        config = replace(config, offline=True)
     result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
           f"{result.failed} failed -> {result.run_dir}")

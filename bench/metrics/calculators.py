@@ -42,6 +42,7 @@ class Resources:
         self._exact = self._refs = None
         self.clip: Any = None
         self.clip_missing: str | None = None
+        self.offline = bool(getattr(config, "offline", False))
 
     @property
     def exact(self):
@@ -78,7 +79,7 @@ class Resources:
 
         settings = getattr(self.config, "clip", None) or ClipSettings()
         try:
-            self.clip = _load_clip(settings.model, settings.pretrained, str(self.model.device))
+            self.clip = _load_clip(settings.model, settings.pretrained, str(self.model.device), self.offline)
         except ClipWeightsMissing as exc:
             self.clip_missing = f"clip_score not measured: {exc}"
             self.warnings.append(self.clip_missing)
@@ -90,13 +91,13 @@ class Resources:
 _CLIP_MODELS: dict[tuple[str, str, str], Any] = {}
 
 
-def _load_clip(model: str, pretrained: str, device: str) -> Any:
+def _load_clip(model: str, pretrained: str, device: str, offline: bool) -> Any:
     """One ClipScorer per (model, weights, device) per process: a run with several models loads it once."""
     from bench.metrics.clip_score import ClipScorer
 
     key = (model, pretrained, device)
     if key not in _CLIP_MODELS:
-        _CLIP_MODELS[key] = ClipScorer.load(model, pretrained, device=device)
+        _CLIP_MODELS[key] = ClipScorer.load(model, pretrained, device=device, offline=offline)
     return _CLIP_MODELS[key]
 
 
