@@ -18,6 +18,11 @@ _TABLE = ("CREATE TABLE IF NOT EXISTS metric_components (cell_id TEXT PRIMARY KE
           "component INTEGER)")
 
 
+def tracker(res: Any) -> "CoverageTracker":
+    """The registry's entry point (`reports.metrics.METRICS["coverage"].function`)."""
+    return CoverageTracker(res.store, res.exact, res.config.seeds)
+
+
 def group_key(cell: Any) -> str:
     return json.dumps(cell.group_key(), default=str)
 
@@ -31,8 +36,9 @@ class CoverageTracker:
         with store.db:
             store.db.execute(_TABLE)
 
-    def add(self, cells: list[Any], latents: Any) -> dict[str, tuple[float, str]]:
+    def add(self, batch: Any) -> dict[str, tuple[float, str]]:
         """Record the components of one batch (one group); {cell id: (coverage, note)} if it completed."""
+        cells, latents = batch.cells, batch.latents
         first = cells[0]
         _, components = self.exact.nearest(latents, first.prompt, first.height, first.width)
         key = group_key(first)
