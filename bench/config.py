@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.errors import ConfigError
+from bench.metrics import quality_settings
 from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
+from bench.prompt_suites import SCHEMA as PROMPTS_SCHEMA
+from bench.prompt_suites import parse_prompts
 from bench.validate import (Where, as_float, as_int, as_list, as_mapping, as_str, type_name,
                             unknown_key_message)
 from bench.yamlsource import load_yaml
@@ -44,6 +47,7 @@ class Config:
     metrics: tuple[str, ...] | None = None  # None: the defaults of each model (bench.metrics)
     clip: Any = None  # bench.metrics.settings.ClipSettings
     reference: Any = None  # bench.metrics.settings.ReferenceSettings
+    quality: Any = None  # bench.metrics.quality_settings.QualitySettings (None: the published defaults)
     offline: bool = field(default=False, compare=False)  # `bench run --offline`: metric weights from the cache only
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
@@ -151,8 +155,8 @@ FIELDS: dict[str, Field] = {
     "model": Field("models", _list_of(parse_model), "analytic",
                    "analytic | {source: hub id, folder or .safetensors} | {arch: sd15, weights: random}; "
                    "a list is an axis", {"oneOf": [_MODEL, {"type": "array", "items": _MODEL}]}),
-    "prompts": Field("prompts", _list_of(lambda v, p, w: as_str(v, p, w, allow_empty=False), False),
-                     None, "the prompts (required)", {"type": "array", "items": _STR, "minItems": 1}),
+    "prompts": Field("prompts", parse_prompts, None, "the prompts (required): a list, or a suite "
+                     "{suite: parti | drawbench | coco2014, file:, categories:, limit:}", PROMPTS_SCHEMA),
     "negative_prompt": Field("negative_prompts", _list_of(as_str), "", "negative prompt; a list is an axis",
                              _axis(_STR)),
     "seeds": Field("seeds", _list_of(_seed, False), None, "image seeds (required)",
@@ -186,6 +190,10 @@ FIELDS: dict[str, Field] = {
     "reference": Field("reference", metric_settings.parse_reference, None,
                        "reference of ref_rmse/ref_psnr on non-analytic models: {sampler: Heun Karras, "
                        "steps: 200} (deterministic)", metric_settings.SCHEMAS["reference"]),
+    "quality": Field("quality", quality_settings.parse_quality, None,
+                     "models and references of hps, pick_score, lpips, fid, kid: {hps: {weights: file}, "
+                     "pick_score: {model: repo or folder}, lpips: {net: alex}, fid: {reference: folder | "
+                     "stats.npz | sampler}}; weights come from the cache, else a download", quality_settings.SCHEMA),
     "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
 }

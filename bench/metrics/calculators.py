@@ -46,6 +46,7 @@ class Resources:
         self.offline = bool(getattr(config, "offline", False))
         self._scorers: dict[str, Any] = {}
         self.missing: dict[str, str] = {}
+        self.random_metrics: set[str] = set()  # metrics whose own model has random weights (flagged)
 
     @property
     def exact(self):
@@ -83,6 +84,8 @@ class Resources:
         if name not in self._scorers:
             try:
                 self._scorers[name] = load()
+                if getattr(self._scorers[name], "random_weights", False):
+                    self.random_metrics.add(name)
             except (WeightsMissing, ImportError) as exc:
                 self._scorers[name] = None
                 self.missing[name] = _missing_message(name, exc)

@@ -65,6 +65,11 @@ class MetricStage:
             except Exception as exc:  # recorded, the run's other results stand
                 self._warn(f"{name}: not measured: {type(exc).__name__}: {exc}".strip())
             self._count(name, started)
+        if self.res.random_metrics:  # the report does not rank them; the warning says why
+            known = list(self.store.get_meta("metric_random_weights", []) or [])
+            self.store.set_meta("metric_random_weights", sorted(set(known) | self.res.random_metrics))
+            self._warn(f"{', '.join(sorted(self.res.random_metrics))}: computed with random weights: "
+                       "not meaningful scores (time and memory are real)")
         if self.seconds:
             total = dict(self.store.get_meta("metric_seconds", {}) or {})
             for name, seconds in self.seconds.items():
