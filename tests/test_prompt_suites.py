@@ -101,3 +101,19 @@ def test_offline_suite_download_is_refused_with_the_file_hint(tmp_path: Path, mo
 
 def test_prompts_type_is_a_tuple_of_str() -> None:
     assert isinstance(Prompts(["a"]), tuple) and Prompts(["a"]) == ("a",)
+
+
+def test_the_mlperf_example_parses(tmp_path: Path) -> None:
+    import shutil
+
+    import numpy as np
+
+    example = Path(__file__).parent.parent / "examples" / "mlperf-sdxl.yaml"
+    shutil.copy(example, tmp_path / "mlperf.yaml")
+    np.savez(tmp_path / "val2014.npz", mu=np.zeros(3), sigma=np.eye(3))
+    (tmp_path / "captions_source.tsv").write_text(COCO)
+    text = (tmp_path / "mlperf.yaml").read_text().replace("  # file: captions_source.tsv", "  file: captions_source.tsv")
+    (tmp_path / "mlperf.yaml").write_text(text)
+    loaded = load_config(tmp_path / "mlperf.yaml")
+    assert loaded.metrics == ("clip_score", "fid") and loaded.cfg_scales == (8.0,) and loaded.steps == (20,)
+    assert loaded.quality.fid.kind == "stats" and len(loaded.prompts) == 2

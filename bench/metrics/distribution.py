@@ -84,10 +84,25 @@ def _chunks(images: Any, size: int) -> list[list[np.ndarray]]:
     return chunks
 
 
-def frechet_distance(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray) -> float:
-    from pytorch_fid.fid_score import calculate_frechet_distance
+def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a covariance (eigh; rounding negatives clipped)."""
+    values, vectors = np.linalg.eigh(np.asarray(sigma, np.float64))
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
-    return float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
+
+def frechet_distance(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray,
+                     sqrt_b: np.ndarray | None = None) -> float:
+    """|mu_a - mu_b|^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a S_b)^(1/2)) (Dowson & Landau 1982; Heusel et al. 2017).
+
+    Tr((S_a S_b)^(1/2)) = Tr((R S_a R)^(1/2)) with R = S_b^(1/2): two symmetric eigendecompositions
+    instead of pytorch-fid's general `sqrtm`, the same value, several times faster at 2048 dimensions;
+    `sqrt_b` (R) is computed once per reference and passed in.
+    """
+    root = psd_sqrt(sigma_b) if sqrt_b is None else sqrt_b
+    eig = np.linalg.eigvalsh(root @ np.asarray(sigma_a, np.float64) @ root)
+    trace_sqrt = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+    diff = np.asarray(mu_a, np.float64) - np.asarray(mu_b, np.float64)
+    return float(diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * trace_sqrt)
 
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +151,7 @@ class FeatureBank:
                                                                 str(res.model.device), res.offline))
         self.keys: dict[str, Any] = {}  # set key -> a cell of the set, for sets this run touched
         self._reference: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None
+        self._root: np.ndarray | None = None
         self._done: set[str] = set()
         with res.store.db:
             res.store.db.execute(_TABLE)
@@ -172,6 +188,12 @@ class FeatureBank:
                 feats = self.inception.features(folder_images(self.settings.reference))
                 self._reference = (feats, *statistics(feats))
         return self._reference
+
+    def reference_root(self) -> np.ndarray:
+        """S_ref^(1/2) of a folder or .npz reference, once per run."""
+        if self._root is None:
+            self._root = psd_sqrt(self.reference()[2])
+        return self._root
 
 
 def _settings(res: Any) -> FidSettings:
@@ -212,15 +234,17 @@ class SetTracker:
             ref = self.bank.features(key, "reference")[1]
             against = "the reference sampler's images of the same prompts and noise"
             mu, sigma = statistics(ref)
+            root = None
         else:
             ref, mu, sigma = self.bank.reference()
+            root = self.bank.reference_root()
             against = f"{settings.reference}" + (f" ({len(ref)} images)" if ref is not None else " (statistics)")
         flag = " random Inception weights: not meaningful;" if self.bank.inception.random_weights else ""
         if self.name == "kid":
             if ref is None:
                 return None, "kid: not measured: a statistics file has no images; give a folder or sampler"
             return kid(feats, ref), f"kid:{flag} over {n} images against {against}"
-        return (frechet_distance(*statistics(feats), mu, sigma),
+        return (frechet_distance(*statistics(feats), mu, sigma, root),
                 f"fid:{flag} over {n} images against {against}; biased upwards at small N: compare equal N only")
 
 
