@@ -35,10 +35,10 @@ class HubServer:
                 if body:
                     self.wfile.write(data)
 
-            def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_HEAD(self) -> None:
                 self._answer(False)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(True)
 
             def log_message(self, *args) -> None:

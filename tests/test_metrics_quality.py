@@ -189,7 +189,7 @@ def test_frechet_distance_and_kid_formulas() -> None:
     d = dist.frechet_distance(np.zeros(2), np.diag([1.0, 4.0]), np.ones(2), np.diag([4.0, 9.0]))
     assert d == pytest.approx(2 + (1 + 4 - 4) + (4 + 9 - 12))
     x, y = a[:6], b[:6]
-    k = lambda p, q: (p @ q / 3 + 1) ** 3  # noqa: E731
+    k = lambda p, q: (p @ q / 3 + 1) ** 3
     naive = (sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
              + sum(k(y[i], y[j]) for i in range(6) for j in range(6) if i != j) / 30
              - 2 * sum(k(x[i], y[j]) for i in range(6) for j in range(6)) / 36)
@@ -213,8 +213,17 @@ def fid_weights_in_cache(tmp_path: Path, monkeypatch) -> Path:
     return path
 
 
+def test_statistics_file_is_read_and_checked(tmp_path: Path) -> None:
+    np.savez(tmp_path / "stats.npz", mu=np.arange(3.0), sigma=np.eye(3))
+    mu, sigma = dist.load_statistics(str(tmp_path / "stats.npz"))
+    assert mu.tolist() == [0.0, 1.0, 2.0] and sigma.shape == (3, 3)
+    np.savez(tmp_path / "bad.npz", mean=np.zeros(3))
+    with pytest.raises(ValueError, match="has no mu or sigma array"):
+        dist.load_statistics(str(tmp_path / "bad.npz"))
+
+
 @pytest.mark.slow
-def test_fid_and_kid_per_sampler_against_a_folder_and_a_stats_file(tmp_path, fid_weights_in_cache) -> None:
+def test_fid_and_kid_per_sampler_against_a_folder(tmp_path, fid_weights_in_cache) -> None:
     inception = dist.FidInception()
     assert not inception.random_weights
     folder = tmp_path / "coco"
@@ -222,22 +231,19 @@ def test_fid_and_kid_per_sampler_against_a_folder_and_a_stats_file(tmp_path, fid
     for i, image in enumerate(images(4, seed=9, size=40)):
         Image.fromarray(image).save(folder / f"{i}.png")
     ref = inception.features(dist.folder_images(str(folder)))
-    np.savez(tmp_path / "stats.npz", mu=ref.mean(0), sigma=np.cov(ref, rowvar=False))
-    for reference, metrics in ((folder, ["fid", "kid"]), (tmp_path / "stats.npz", ["fid"])):
-        path = write(tmp_path, metrics=metrics, quality={"fid": {"reference": str(reference)}},
-                     output=f"run-{len(metrics)}", prompts=["a red circle"])
-        assert main(["run", str(path), "--no-progress", "--no-report"]) == 0
-        run_dir = tmp_path / f"run-{len(metrics)}"
-        frame = bench.load_results(run_dir)
-        for sampler, part in frame.groupby("sampler"):
-            feats = inception.features(stored_images(run_dir, part))
-            expected = dist.frechet_distance(*dist.statistics(feats), *dist.statistics(ref))
-            assert part.fid.tolist() == pytest.approx([expected] * 2, rel=1e-4)  # one value over the set
-            if "kid" in metrics:
-                assert part.kid.tolist() == pytest.approx([dist.kid(feats, ref)] * 2, rel=1e-4, abs=1e-9)
-        assert frame.groupby("sampler").fid.first().nunique() == 2
-        assert all(any(n.startswith("fid: over 2 images") for n in notes) for notes in frame.notes)
-        assert "fid" not in meta(run_dir).get("metric_random_weights", [])
+    mu, sigma = dist.statistics(ref)
+    root = dist.psd_sqrt(sigma)
+    path = write(tmp_path, metrics=["fid", "kid"], quality={"fid": {"reference": "coco"}}, prompts=["a red circle"])
+    assert main(["run", str(path), "--no-progress", "--no-report"]) == 0
+    frame = bench.load_results(tmp_path / "run")
+    for _, part in frame.groupby("sampler"):
+        feats = inception.features(stored_images(tmp_path / "run", part))
+        expected = dist.frechet_distance(*dist.statistics(feats), mu, sigma, root)
+        assert part.fid.tolist() == pytest.approx([expected] * 2, rel=1e-4)  # one value over the set
+        assert part.kid.tolist() == pytest.approx([dist.kid(feats, ref)] * 2, rel=1e-4, abs=1e-9)
+    assert frame.groupby("sampler").fid.first().nunique() == 2
+    assert all(any(n.startswith("fid: over 2 images") for n in notes) for notes in frame.notes)
+    assert "fid" not in meta(tmp_path / "run").get("metric_random_weights", [])
 
 
 @pytest.mark.slow

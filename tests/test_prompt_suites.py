@@ -60,8 +60,8 @@ def test_a_plain_list_still_works(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("prompts, message", [
     ({"suite": "partee", "file": "p.tsv"}, "unknown prompt suite 'partee'; one of parti"),
-    ({"suite": "parti", "file": "p.tsv", "categories": ["Dogs"]}, "unknown parti category 'Dogs'; categories: "
-                                                                  "Abstract, Animals, Vehicles"),
+    ({"suite": "parti", "file": "p.tsv", "categories": ["Dogs"]},
+     "unknown parti category 'Dogs'; categories: Abstract, Animals, Vehicles"),
     ({"suite": "parti", "file": "missing.tsv"}, "cannot read"),
     ({"suite": "coco2014", "file": "p.tsv"}, "is not a coco2014 file: no caption column"),
     ({"suite": "coco2014", "file": "c.tsv", "categories": ["x"]}, "the coco2014 suite has no categories"),

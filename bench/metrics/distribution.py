@@ -126,6 +126,18 @@ def kid(a: np.ndarray, b: np.ndarray, subset: int = 1000, subsets: int = 100, se
     return float(total / draws)
 
 
+def load_statistics(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, sigma) of a clean-fid / pytorch-fid / MLPerf statistics file (.npz with arrays mu and sigma)."""
+    with np.load(path) as stats:
+        missing = [k for k in ("mu", "sigma") if k not in stats.files]
+        if missing:
+            raise ValueError(f"{path} has no {' or '.join(missing)} array (it has: {', '.join(stats.files)})")
+        mu, sigma = np.asarray(stats["mu"], np.float64), np.asarray(stats["sigma"], np.float64)
+    if sigma.shape != (len(mu), len(mu)):
+        raise ValueError(f"{path}: sigma is {sigma.shape}, expected ({len(mu)}, {len(mu)})")
+    return mu, sigma
+
+
 def set_key(cell: Any) -> str:
     """Everything of a cell but its prompt and seed: the images FID compares as one distribution."""
     group = list(cell.group_key())
@@ -182,8 +194,7 @@ class FeatureBank:
         """(reference features or None for a stats file, mu, sigma) of a folder or .npz reference."""
         if self._reference is None:
             if self.settings.kind == "stats":
-                with np.load(self.settings.reference) as stats:
-                    self._reference = (None, stats["mu"], stats["sigma"])
+                self._reference = (None, *load_statistics(self.settings.reference))
             else:
                 feats = self.inception.features(folder_images(self.settings.reference))
                 self._reference = (feats, *statistics(feats))
