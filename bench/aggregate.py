@@ -60,8 +60,8 @@ def _values(rows: pd.DataFrame, metric: str) -> np.ndarray:
     from bench.metrics import METRICS
 
     info = METRICS.get(metric)
-    if info is not None and info.scope == "group":
-        keys = [c for c in group_axes() if c in rows.columns]
+    if info is not None and info.scope != "cell":  # one value per group (set: over every prompt too)
+        keys = [c for c in group_axes() if c in rows.columns and (info.scope == "group" or c != "prompt")]
         rows = rows.drop_duplicates(subset=keys)
     return rows[metric].dropna().to_numpy(dtype=np.float64)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.errors import ConfigError, ConfigErrors
+from bench.metrics import quality_settings
 from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
 from bench.validate import (Where, as_float, as_int, as_list, as_mapping, as_str, type_name,
@@ -39,6 +40,8 @@ class Config:
     metrics: tuple[str, ...] | None = None  # None: the defaults of each model (bench.metrics)
     clip: Any = None  # bench.metrics.settings.ClipSettings
     reference: Any = None  # bench.metrics.settings.ReferenceSettings
+    quality: Any = None  # bench.metrics.quality_settings.QualitySettings (None: the published defaults)
+    offline: bool = field(default=False, compare=False)  # `bench run --offline`: metric weights from the cache only
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
 
@@ -195,7 +198,6 @@ def parse_models(v: Any, p: tuple, w: Where) -> tuple[ModelSpec, ...]:
 
 
 
-parse_prompts = _list_of(lambda v, p, w: as_str(v, p, w, allow_empty=False), False)
 parse_negative_prompts = _list_of(as_str)
 parse_seeds = _list_of(_seed, False)
 parse_samplers = _samplers
@@ -228,6 +230,10 @@ SETTINGS: dict[str, Field] = {
     "reference": Field("reference", metric_settings.parse_reference, None,
                        "reference of ref_rmse/ref_psnr on non-analytic models: {sampler: Heun Karras, "
                        "steps: 200} (deterministic)", metric_settings.SCHEMAS["reference"]),
+    "quality": Field("quality", quality_settings.parse_quality, None,
+                     "models and references of hps, pick_score, lpips, fid, kid: {hps: {weights: file}, "
+                     "pick_score: {model: repo or folder}, lpips: {net: alex}, fid: {reference: folder | "
+                     "stats.npz | sampler}}; weights come from the cache, else a download", quality_settings.SCHEMA),
     "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
 }

@@ -99,14 +99,18 @@ class Cell:
         blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def identity_without(self, *axes: str) -> dict[str, Any]:
+        """The id's entries but those of the named axes (a set of cells that differ only there)."""
+        out: dict[str, Any] = {"v": CELL_ID_VERSION}
+        for name, value in self.values:
+            if name not in axes:
+                out.update(record.AXES[name].id_entries(value))
+        return out
+
     def task_identity(self) -> dict[str, Any]:
         """The id's entries but those of the axes a user chooses (sampler, steps): the task a reference
         solution solves, the same for every sampler."""
-        out: dict[str, Any] = {"v": CELL_ID_VERSION}
-        for name, value in self.values:
-            if record.AXES[name].role != "choice":
-                out.update(record.AXES[name].id_entries(value))
-        return out
+        return self.identity_without(*(n for n, a in record.AXES.items() if a.role == "choice"))
 
     def group_key(self) -> str:
         """Cells equal but for the seed run together as one batch."""

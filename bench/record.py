@@ -215,8 +215,10 @@ for _axis in (
          help="analytic | {source: hub id, folder or .safetensors} | {arch: sd15, weights: random}; "
               "a list is an axis", schema={"oneOf": [_MODEL, {"type": "array", "items": _MODEL}]},
          flatten=lambda m: {"model": m.label}, identity=lambda m: {"model": m.identity()}),
-    Axis("prompt", "prompts", "bench.config:parse_prompts", (Column("prompt", label="prompt"),),
-         help="the prompts (required)", schema={"type": "array", "items": _STR, "minItems": 1},
+    Axis("prompt", "prompts", "bench.prompt_suites:parse_prompts", (Column("prompt", label="prompt"),),
+         help="the prompts (required): a list, or a suite {suite: parti | drawbench | coco2014, file:, "
+              "categories:, limit:}",
+         schema={"oneOf": [{"type": "array", "items": _STR, "minItems": 1}, {"type": "object"}]},
          role="replicate", same_work=True),
     Axis("negative_prompt", "negative_prompt", "bench.config:parse_negative_prompts",
          (Column("negative_prompt", label="negative"),), default="", help="negative prompt; a list is an axis",

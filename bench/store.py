@@ -28,6 +28,8 @@ TABLES: dict[str, str] = {
                          "image BLOB, image_shape TEXT, error REAL, info TEXT",
     # the mixture component each cell reached (bench.metrics.coverage)
     "metric_components": "cell_id TEXT PRIMARY KEY, group_key TEXT, component INTEGER",
+    # Inception features of a cell's image and its reference (bench.metrics.distribution: FID, KID)
+    "metric_features": "cell_id TEXT, kind TEXT, set_key TEXT, features BLOB, PRIMARY KEY (cell_id, kind)",
 }
 
 
@@ -217,6 +219,17 @@ class Store:
         return self.db.execute(
             f"SELECT m.cell_id, m.component, c.status FROM metric_components m LEFT JOIN cells c "
             f"ON c.cell_id = m.cell_id WHERE m.cell_id IN ({marks})", cell_ids).fetchall()
+
+    def put_features(self, rows: list[tuple[str, str, str, bytes]]) -> None:
+        """(cell id, kind, set key, float64 features) of measured cells."""
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO metric_features VALUES (?, ?, ?, ?)", rows)
+
+    def features(self, set_key: str, kind: str) -> list[tuple[str, bytes]]:
+        """(cell id, features) of a set's cells that finished ok, by cell id."""
+        return self.db.execute(
+            "SELECT f.cell_id, f.features FROM metric_features f JOIN cells c ON c.cell_id = f.cell_id "
+            "WHERE f.set_key = ? AND f.kind = ? AND c.status = 'ok' ORDER BY f.cell_id", (set_key, kind)).fetchall()
 
     def rows(self) -> Iterable[dict[str, Any]]:
         declared = record.columns()

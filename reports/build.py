@@ -75,8 +75,10 @@ def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: di
     metrics = present_metrics(results)
     summary = summarise(results, axes)
 
-    ranked = [m for m in metrics if not (m.needs_real_weights and random_weights)]
-    skipped = [f"{m.label} is not used for the recommendation: the model has random weights."
+    random_metrics = set(meta.get("metric_random_weights", []) or [])  # the metric's own model is random
+    ranked = [m for m in metrics if not (m.needs_real_weights and random_weights) and m.name not in random_metrics]
+    skipped = [f"{m.label} is not used for the recommendation: "
+               f"{'its own model' if m.name in random_metrics else 'the model'} has random weights."
                for m in metrics if m not in ranked]
     advice = _advise_per_slice(summary, ranked)
     fallback = None

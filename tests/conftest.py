@@ -36,3 +36,11 @@ def tiny_run(tmp_path_factory):
     (root / "tiny.yaml").write_text(TINY)
     assert main(["run", str(root / "tiny.yaml"), "-o", str(root / "run"), "--no-progress", "--no-report"]) == 0
     return root / "tiny.yaml", root / "run"
+
+
+@pytest.fixture(autouse=True)
+def no_network_downloads(monkeypatch):
+    """Every test is offline (HF_HUB_OFFLINE=1, HF_ENDPOINT at a closed loopback port) unless it points
+    HF_ENDPOINT at its own 127.0.0.1 server (tests/hub_server.py) and lifts HF_HUB_OFFLINE itself."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")

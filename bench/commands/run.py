@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", help=f"run a matrix of more than {MAX_CELLS:,} cells")
     parser.add_argument("--wait", action="store_true",
                         help="if another `bench run` is using the output folder, wait for it instead of refusing")
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network: weights from the local cache only (as HF_HUB_OFFLINE=1)")
 
 
 def _warn(lines: list[str]) -> None:

@@ -1,9 +1,10 @@
-"""The metric registry: what each quality figure means, which way is better, where it can be measured.
+"""The metric registry: the harness's view of the one metric table, `reports.metrics.METRICS`.
 
-Metrics are computed after sampling (never inside the timed stages) by `bench.metrics.stage`. Labels,
-directions and scales live in `reports.metrics` (the report cannot import bench; bench reads that table
-for `bench check`); a metric's code lives in its own module,
-imported only when it runs (this module imports nothing heavy: `bench --help` stays fast).
+Each metric is declared once there (name, label, direction, scope, model kinds, its function as a lazy
+"module:attr", whether it needs real weights, help); the report reads the same table as plain data
+(it never imports bench). Metrics are computed after sampling (never inside the timed stages) by
+`bench.metrics.stage`; a metric's code lives in its own module, imported only when it runs (this module
+imports nothing heavy: `bench --help` stays fast).
 
 Defaults per model kind (`metrics:` absent from the benchmark file):
 - analytic: ode_error, alignment, fidelity, coverage: exact, cheap (one float64 ODE solve per
@@ -11,57 +12,37 @@ Defaults per model kind (`metrics:` absent from the benchmark file):
   (a `clip:` key or `metrics:`): CLIP on 32 px mixture images says little.
 - any other model: clip_score. ref_rmse and ref_psnr only when asked (a `reference:` key or
   `metrics:`): a reference costs a 200-step Heun solve per (prompt, seed, cfg, size, ...) group, about
-  as much as the rest of a small benchmark.
+  as much as the rest of a small benchmark. hps, pick_score, lpips, fid, kid only when asked: each
+  loads a large model (HPS and PickScore are ViT-H, about 4 GB each).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from typing import Any
 
-from reports.metrics import METRICS as SHOWN
-from reports.metrics import MetricSpec
+from reports.metrics import METRICS, UNAVAILABLE, MetricSpec
 
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """Where a metric can be measured; what it means and which way is better is `spec` (one table,
-    `reports.metrics.METRICS`, shared by the report, the recommendation and `bench check`)."""
-
-    name: str
-    models: tuple[str, ...] = ()  # model kinds it can be measured on; () = every model
-    scope: str = "cell"  # "cell" | "group" (one value per group of seeds, repeated on each cell)
-
-    @property
-    def spec(self) -> MetricSpec:
-        return SHOWN[self.name]
-
-    @property
-    def better(self) -> str:
-        """'lower' | 'higher' | 'one' (closest to 1 is best)."""
-        return {"min": "lower", "max": "higher", "one": "one"}[self.spec.goal]
-
-
-METRICS: dict[str, MetricInfo] = {m.name: m for m in (
-    MetricInfo("ode_error", ("analytic",)),
-    MetricInfo("alignment", ("analytic",)),
-    MetricInfo("fidelity", ("analytic",)),
-    MetricInfo("coverage", ("analytic",), "group"),
-    MetricInfo("clip_score"),
-    MetricInfo("ref_rmse"),
-    MetricInfo("ref_psnr"),
-)}
-assert set(METRICS) == set(SHOWN), "every computed metric needs its entry in reports.metrics.METRICS"
+__all__ = ["METRICS", "UNAVAILABLE", "MetricSpec", "applies", "better", "default_metrics", "function_of",
+           "metric_direction"]
 
 #: model kind -> metrics computed when the benchmark file has no `metrics:` key ("*": any other kind)
 DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
     "analytic": ("ode_error", "alignment", "fidelity", "coverage"),
     "*": ("clip_score",),
 }
+assert all(n in METRICS for names in DEFAULT_METRICS.values() for n in names)
+assert all(spec.function.count(":") == 1 for spec in METRICS.values()), "a metric's function is 'module:attr'"
+
+
+def better(spec: MetricSpec) -> str:
+    """'lower' | 'higher' | 'one' (closest to 1 is best)."""
+    return {"min": "lower", "max": "higher", "one": "one"}[spec.goal]
 
 
 def metric_direction(name: str) -> str | None:
     """'lower', 'higher' or 'one' for a known metric, None for a column that is not a metric."""
-    info = METRICS.get(name)
-    return info.better if info else None
+    spec = METRICS.get(name)
+    return better(spec) if spec else None
 
 
 def applies(name: str, kind: str) -> bool:
@@ -72,3 +53,9 @@ def applies(name: str, kind: str) -> bool:
 
 def default_metrics(kind: str) -> tuple[str, ...]:
     return DEFAULT_METRICS.get(kind, DEFAULT_METRICS["*"])
+
+
+def function_of(name: str) -> Any:
+    """The metric's function, imported now (cell scope: f(resources, batch); group/set: f(resources))."""
+    module, attr = METRICS[name].function.split(":")
+    return getattr(importlib.import_module(module), attr)

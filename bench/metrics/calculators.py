@@ -3,7 +3,8 @@
 A calculator takes the stage's `Resources` and a `Batch` (cells of one group, their clean latents and
 decoded images) and returns one (value or None, note or None) per cell. None is "not measured" and
 always comes with a note saying why: a figure that cannot be had is never replaced by a number.
-Group-level metrics (coverage) are in `bench.metrics.coverage`.
+Each is named in the one metric table (`reports.metrics.METRICS`, field `function`). Group-level
+metrics (coverage) are in `bench.metrics.coverage`, set-level ones (FID, KID) in `bench.metrics.distribution`.
 """
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ class Resources:
         self._exact = self._refs = None
         self.clip: Any = None
         self.clip_missing: str | None = None
+        self.offline = bool(getattr(config, "offline", False))
+        self._scorers: dict[str, Any] = {}
+        self.missing: dict[str, str] = {}
+        self.random_metrics: set[str] = set()  # metrics whose own model has random weights (flagged)
 
     @property
     def exact(self):
@@ -71,6 +76,27 @@ class Resources:
             self._refs = refs.ReferenceCache(self.store, method, make)
         return self._refs
 
+    def scorer(self, name: str, load: Callable[[], Any]) -> Any:
+        """A metric's model, loaded once by `load()`; None (with one warning naming the fix) when its
+        package or weights are missing: the run goes on without that column."""
+        from bench.metrics.weights import WeightsMissing
+
+        if name not in self._scorers:
+            try:
+                self._scorers[name] = load()
+                if getattr(self._scorers[name], "random_weights", False):
+                    self.random_metrics.add(name)
+            except (WeightsMissing, ImportError) as exc:
+                self._scorers[name] = None
+                self.missing[name] = _missing_message(name, exc)
+                self.warnings.append(self.missing[name])
+                print(f"bench: warning: {self.missing[name]}", file=sys.stderr)
+        return self._scorers[name]
+
+    def not_measured(self, name: str, batch: "Batch") -> list[Value]:
+        """(None, why) for every cell of `batch`: the metric's model could not be loaded."""
+        return [(None, f"{name}: not measured: {self.missing.get(name, 'unavailable')}")] * len(batch.cells)
+
     def load_clip(self) -> None:
         """Load the CLIP model once; missing weights: a warning, a stderr line, no column."""
         from bench.metrics.clip_score import ClipWeightsMissing
@@ -78,7 +104,7 @@ class Resources:
 
         settings = getattr(self.config, "clip", None) or ClipSettings()
         try:
-            self.clip = _load_clip(settings.model, settings.pretrained, str(self.model.device))
+            self.clip = _load_clip(settings.model, settings.pretrained, str(self.model.device), self.offline)
         except ClipWeightsMissing as exc:
             self.clip_missing = f"clip_score not measured: {exc}"
             self.warnings.append(self.clip_missing)
@@ -87,16 +113,26 @@ class Resources:
             raise UserError(f"{settings.origin}: {exc}") from None
 
 
+def _missing_message(name: str, exc: Exception) -> str:
+    from reports.metrics import METRICS
+
+    if isinstance(exc, ImportError):
+        package = getattr(exc, "name", None) or str(exc)
+        install = METRICS[name].install or f"pip install {package}"
+        return f"{name} not measured: the package {package!r} is not installed; install it with: {install}"
+    return f"{name} not measured: {exc}"
+
+
 _CLIP_MODELS: dict[tuple[str, str, str], Any] = {}
 
 
-def _load_clip(model: str, pretrained: str, device: str) -> Any:
+def _load_clip(model: str, pretrained: str, device: str, offline: bool) -> Any:
     """One ClipScorer per (model, weights, device) per process: a run with several models loads it once."""
     from bench.metrics.clip_score import ClipScorer
 
     key = (model, pretrained, device)
     if key not in _CLIP_MODELS:
-        _CLIP_MODELS[key] = ClipScorer.load(model, pretrained, device=device)
+        _CLIP_MODELS[key] = ClipScorer.load(model, pretrained, device=device, offline=offline)
     return _CLIP_MODELS[key]
 
 
@@ -157,14 +193,3 @@ def clip_score(res: Resources, batch: Batch) -> list[Value]:
     result = res.clip.score(batch.images, [c.prompt for c in batch.cells])
     note = f"clip_score: prompt cut at the CLIP context ({res.clip.name})"
     return [(s, note if cut else None) for s, cut in zip(result.scores, result.truncated)]
-
-
-#: metric name -> per-cell calculator (coverage, a group metric, is `bench.metrics.coverage`)
-CALCULATORS: dict[str, Callable[[Resources, Batch], list[Value]]] = {
-    "ode_error": ode_error,
-    "ref_rmse": ref_rmse,
-    "ref_psnr": ref_psnr,
-    "alignment": alignment,
-    "fidelity": fidelity,
-    "clip_score": clip_score,
-}

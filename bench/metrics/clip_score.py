@@ -8,10 +8,11 @@ batch. We keep the raw per-image cosine x 100 instead: a mean of clamped values 
 (most visible with weak or random models, whose cosines straddle 0), and a report can still clamp
 when it wants torchmetrics' number.
 
-Weights come ONLY from a local file or the user's cache (Hugging Face hub cache, open_clip's URL
-cache ``~/.cache/clip``): the cache is searched here, on disk, before open_clip is asked to build
-anything, so nothing ever waits on the network. Missing weights raise :class:`ClipWeightsMissing`
-(not a ``UserError``: a run goes on without the column), with the command that fetches them.
+Weights come from a local file, the user's cache (Hugging Face hub cache, open_clip's URL cache
+``~/.cache/clip``), or a download on a connected machine (`bench.metrics.weights`, as open_clip itself
+does); offline (``--offline``, ``HF_HUB_OFFLINE=1``) nothing touches the network. Missing weights raise
+:class:`ClipWeightsMissing` (not a ``UserError``: a run goes on without the column), with the command
+that fetches them.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from bench.errors import UserError
+from bench.metrics.weights import HubFile, UrlFile, WeightsMissing, fetch_first, hf_hub_cache
 
 if TYPE_CHECKING:  # heavy imports stay inside functions: `bench --help` must not import torch
     import numpy as np
@@ -35,7 +37,7 @@ _HF_WEIGHTS = "open_clip_pytorch_model.bin"
 _HF_SAFE_WEIGHTS = "open_clip_model.safetensors"
 
 
-class ClipWeightsMissing(Exception):
+class ClipWeightsMissing(WeightsMissing):
     """CLIP weights are not on this machine; the run goes on without a clip_score column."""
 
 
@@ -57,21 +59,6 @@ def fetch_command(model: str, pretrained: str) -> str:
     """The command that downloads ``model``/``pretrained`` into the cache on a connected machine."""
     return ("python -c \"import open_clip; open_clip.create_model_and_transforms("
             f"'{model}', pretrained='{pretrained}')\"")
-
-
-def hf_hub_cache() -> Path:
-    """The Hugging Face hub cache, resolved from the environment now (not at import time).
-
-    Same precedence as huggingface_hub.constants: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME/hub,
-    XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub.
-    """
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            return Path(os.environ[var]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "huggingface" / "hub"
 
 
 def _url_cache() -> Path:
@@ -96,8 +83,9 @@ def _find_in_hf_cache(repo_id: str, filename: str, cache: Path) -> str | None:
     return found if isinstance(found, str) and os.path.isfile(found) else None
 
 
-def _resolve_tag(model: str, tag: str, cache_dir: str | None) -> tuple[str, dict[str, Any]]:
-    """Local path of the weights of a pretrained tag, or ClipWeightsMissing naming where we looked."""
+def _resolve_tag(model: str, tag: str, cache_dir: str | None, offline_flag: bool = False
+                 ) -> tuple[str, dict[str, Any]]:
+    """Local path of the weights of a pretrained tag (cache, then download), or ClipWeightsMissing."""
     import open_clip
 
     cfg = open_clip.get_pretrained_cfg(model, tag)
@@ -106,30 +94,20 @@ def _resolve_tag(model: str, tag: str, cache_dir: str | None) -> tuple[str, dict
         raise UserError(f"clip pretrained: unknown tag or missing file {tag!r} for model {model!r}; "
                         f"allowed tags: {', '.join(tags) or '(none)'}; or a path to a "
                         f"{'/'.join(_WEIGHT_SUFFIXES)} file")
-    if cfg.get("file"):
-        if os.path.isfile(cfg["file"]):
-            return cfg["file"], cfg
-        looked = [cfg["file"]]
-    else:
-        looked = []
-    hf_cache = Path(cache_dir) if cache_dir else hf_hub_cache()
+    if cfg.get("file") and os.path.isfile(cfg["file"]):
+        return cfg["file"], cfg
+    files: list[HubFile | UrlFile] = []
     if cfg.get("hf_hub"):
-        candidates = _hf_candidates(cfg["hf_hub"])
-        for repo_id, name in candidates:
-            path = _find_in_hf_cache(repo_id, name, hf_cache)
-            if path:
-                return path, cfg
-        repo_id = candidates[0][0]
-        looked.append(f"{hf_cache}/models--{repo_id.replace('/', '--')} "
-                      f"({' or '.join(name for _, name in candidates)})")
+        files += [HubFile(repo_id, name) for repo_id, name in _hf_candidates(cfg["hf_hub"])]
     if cfg.get("url"):
-        target = Path(cache_dir or _url_cache()) / os.path.basename(cfg["url"])
-        if target.is_file():
-            return str(target), cfg
-        looked.append(str(target))
-    raise ClipWeightsMissing(
-        f"CLIP weights {model}/{tag} are not on this machine (looked in: {'; '.join(looked)}); "
-        f"fetch them on a connected machine with: {fetch_command(model, tag)}")
+        files.append(UrlFile(cfg["url"], cache_dir or str(_url_cache())))
+    if not files:
+        raise ClipWeightsMissing(f"CLIP weights {model}/{tag}: file {cfg.get('file')} not found")
+    try:
+        return fetch_first(files, f"CLIP weights {model}/{tag}", offline_flag=offline_flag,
+                           cache_dir=cache_dir, hint=f"fetch them with: {fetch_command(model, tag)}"), cfg
+    except WeightsMissing as exc:
+        raise ClipWeightsMissing(str(exc)) from None
 
 
 def _missing_file(model: str, path: str) -> ClipWeightsMissing:
@@ -225,8 +203,8 @@ class ClipScorer:
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, pretrained: str | None = DEFAULT_PRETRAINED,
-             device: str = "cpu", cache_dir: str | None = None) -> "ClipScorer":
-        """Build ``model`` with weights from a local file or the cache, never from the network.
+             device: str = "cpu", cache_dir: str | None = None, offline: bool = False) -> "ClipScorer":
+        """Build ``model`` with weights from a local file, the cache or a download (never when offline).
 
         ``pretrained``: a tag (``open_clip.list_pretrained_tags_by_model(model)``), a path to a
         .safetensors/.bin/.pt file, or None for random weights (flagged ``random_weights``).
@@ -235,7 +213,7 @@ class ClipScorer:
         weights given as a file need the ``-quickgelu`` model name (e.g. ``ViT-B-32-quickgelu``).
         """
         _check_model_name(model)
-        path, tag_cfg = _resolve_weights(model, pretrained, cache_dir)
+        path, tag_cfg = _resolve_weights(model, pretrained, cache_dir, offline)
         _check_hf_text_parts(model, pretrained)
         return cls._build(model, pretrained, path, tag_cfg, device)
 
@@ -300,8 +278,8 @@ class ClipScorer:
                           [cut[i] for i in index.tolist()], self.name, self.random_weights)
 
 
-def _resolve_weights(model: str, pretrained: str | None,
-                     cache_dir: str | None) -> tuple[str | None, dict[str, Any]]:
+def _resolve_weights(model: str, pretrained: str | None, cache_dir: str | None,
+                     offline_flag: bool = False) -> tuple[str | None, dict[str, Any]]:
     """(local weights path or None for random, the tag's config or {})."""
     if pretrained is None:
         return None, {}
@@ -309,7 +287,7 @@ def _resolve_weights(model: str, pretrained: str | None,
         return pretrained, {}
     if _looks_like_path(pretrained):
         raise _missing_file(model, pretrained)
-    return _resolve_tag(model, pretrained, cache_dir)
+    return _resolve_tag(model, pretrained, cache_dir, offline_flag)
 
 
 def _offline_tokenizer(model: str) -> Callable[..., "torch.Tensor"]:

@@ -12,6 +12,9 @@ from typing import Any
 
 from bench.metrics.exact import ExactMeasures, coverage, expected_coverage
 
+def tracker(res: Any) -> "CoverageTracker":
+    """The registry's entry point (`reports.metrics.METRICS["coverage"].function`)."""
+    return CoverageTracker(res.store, res.exact, res.config.seeds)
 
 
 class CoverageTracker:
@@ -21,8 +24,9 @@ class CoverageTracker:
         self.store, self.exact, self.seeds = store, exact, tuple(seeds)
         self.pending: dict[str, Any] = {}  # group key -> a cell of that group, until its coverage is written
 
-    def add(self, cells: list[Any], latents: Any) -> dict[str, tuple[float, str]]:
+    def add(self, batch: Any) -> dict[str, tuple[float, str]]:
         """Record the components of one batch (one group); {cell id: (coverage, note)} if it completed."""
+        cells, latents = batch.cells, batch.latents
         first = cells[0]
         _, components = self.exact.nearest(latents, first.prompt, first.height, first.width)
         key = first.group_key()

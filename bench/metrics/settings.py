@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.metrics import METRICS, applies, default_metrics
+from bench.metrics import METRICS, UNAVAILABLE, applies, default_metrics
 from bench.metrics.clip_score import DEFAULT_MODEL, DEFAULT_PRETRAINED
 from bench.validate import Where, as_int, as_list, as_mapping, as_str, unknown_key_message
 
@@ -46,6 +46,8 @@ class ReferenceSettings:
 def parse_metrics(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
     def one(item: Any, p: tuple) -> str:
         name = as_str(item, p, where, allow_empty=False)
+        if name in UNAVAILABLE:
+            raise where.error(p, f"{name} is not available: {UNAVAILABLE[name]}")
         if name not in METRICS:
             raise where.error(p, unknown_key_message(name, {k: "" for k in METRICS}).replace("key", "metric", 1))
         return name

@@ -2,9 +2,12 @@
 
 `MetricStage` is built once per (run, model): it resolves which metrics apply (the config's `metrics:`
 or the model's defaults, `bench.metrics.settings.metrics_for`), loads what they need once (the CLIP
-model at once, so a bad `clip:` fails before any cell runs; references and mixtures on first use) and
-returns per-cell values for each finished batch. Coverage, a group metric, is completed when the last
-seed of its group is measured, and in `finish` for groups where some seeds failed.
+model at once, so a bad `clip:` fails before any cell runs; other models, references and mixtures on
+first use) and returns per-cell values for each finished batch. Each metric's function comes from the
+one metric table (`reports.metrics.METRICS`): a cell metric is `f(resources, batch)`; a group or set
+metric is a tracker `f(resources)` whose `add(batch)` returns the values it completed ({cell id: (value,
+note)}) and whose `finish()` completes the rest (coverage of groups where some seeds failed; FID and
+KID, which need every prompt and seed of a sampler x steps).
 
 A metric that fails on a batch is recorded on its cells (a note) and in the run's warnings; the run
 goes on. The seconds each metric took are added to the store's meta "metric_seconds".
@@ -15,6 +18,7 @@ import time
 from typing import Any
 
 from bench.errors import UserError
+from bench.metrics import METRICS, function_of
 
 
 class MetricStage:
@@ -28,13 +32,10 @@ class MetricStage:
         self.warnings: list[str] = list(skipped)
         self.seconds: dict[str, float] = {}
         self.res = Resources(config, model, self.kind, store, self.warnings)
-        self.coverage = None
         if "clip_score" in self.names:
             self.res.load_clip()
-        if "coverage" in self.names:
-            from bench.metrics.coverage import CoverageTracker
-
-            self.coverage = CoverageTracker(store, self.res.exact, config.seeds)
+        self.trackers = {name: function_of(name)(self.res) for name in self.names
+                         if METRICS[name].scope != "cell"}
 
     def per_batch(self, outcomes: list[Any]) -> list[dict[str, Any]]:
         """For each outcome (same order): {"metrics": {name: float}, "notes": [str]}."""
@@ -54,11 +55,21 @@ class MetricStage:
         return results
 
     def finish(self) -> None:
-        """Coverage of groups left incomplete by failed seeds; the time metrics took, in the meta."""
-        if self.coverage is not None:
+        """Group and set metrics not completed yet (failed seeds; FID/KID); the time metrics took, in the meta."""
+        for name, tracker in self.trackers.items():
             started = time.perf_counter()
-            self.coverage.finish()
-            self._count("coverage", started)
+            try:
+                tracker.finish()
+            except UserError:
+                raise
+            except Exception as exc:  # recorded, the run's other results stand
+                self._warn(f"{name}: not measured: {type(exc).__name__}: {exc}".strip())
+            self._count(name, started)
+        if self.res.random_metrics:  # the report does not rank them; the warning says why
+            known = list(self.store.get_meta("metric_random_weights", []) or [])
+            self.store.set_meta("metric_random_weights", sorted(set(known) | self.res.random_metrics))
+            self._warn(f"{', '.join(sorted(self.res.random_metrics))}: computed with random weights: "
+                       "not meaningful scores (time and memory are real)")
         if self.seconds:
             total = dict(self.store.get_meta("metric_seconds", {}) or {})
             for name, seconds in self.seconds.items():
@@ -78,23 +89,24 @@ class MetricStage:
                      np.stack([np.asarray(o.image) for o in outcomes]))
 
     def _measure(self, name: str, batch: Any) -> list[tuple[float | None, str | None]]:
-        from bench.metrics.calculators import CALCULATORS
-
         started = time.perf_counter()
         try:
-            if name == "coverage":
-                done = self.coverage.add(batch.cells, batch.latents)
+            if name in self.trackers:
+                done = self.trackers[name].add(batch)
                 return [done.get(c.id, (None, None)) for c in batch.cells]
-            return CALCULATORS[name](self.res, batch)
+            return function_of(name)(self.res, batch)
         except UserError:
             raise
         except Exception as exc:  # a metric's failure is recorded on its cells; the run goes on
             message = f"{name}: not measured: {type(exc).__name__}: {exc}".strip()
-            if message not in self.warnings:
-                self.warnings.append(message)
+            self._warn(message)
             return [(None, message)] * len(batch.cells)
         finally:
             self._count(name, started)
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def _count(self, name: str, started: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
