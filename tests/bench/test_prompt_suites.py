@@ -108,7 +108,7 @@ def test_the_mlperf_example_parses(tmp_path: Path) -> None:
 
     import numpy as np
 
-    example = Path(__file__).parent.parent / "examples" / "mlperf-sdxl.yaml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "mlperf-sdxl.yaml"
     shutil.copy(example, tmp_path / "mlperf.yaml")
     np.savez(tmp_path / "val2014.npz", mu=np.zeros(3), sigma=np.eye(3))
     (tmp_path / "captions_source.tsv").write_text(COCO)
