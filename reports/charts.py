@@ -198,8 +198,9 @@ def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[
                    "Dashed: the Pareto front (nothing is both faster and better); hollow points are not ranked.")
         plans.append((f"quality_{spec.name}", f"Quality vs time: {spec.label}", caption,
                       lambda spec=spec: quality_vs_time(summary, colours, spec, random_weights)))
-    plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
-                  lambda: peak_memory(summary, colours)))
+    if "cuda" in memory_kind:  # otherwise memory is not per cell: the page says so in one sentence
+        plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
+                      lambda: peak_memory(summary, colours)))
     charts = []
     for name, title, caption, plot in plans:
         fig, series = plot()

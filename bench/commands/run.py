@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from bench.commands.report import build
 
-        print(f"report: {build(result.run_dir)}")
+        path, rebuilt = build(result.run_dir, progress=not args.no_progress)
+        print(f"report: {path}" if rebuilt else f"report is up to date: {path}")
     if result.failed:
         print(f"{result.failed} cell(s) failed; their errors are in {result.run_dir}/results.sqlite",
               file=sys.stderr)
