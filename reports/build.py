@@ -68,7 +68,7 @@ def _say(progress: Progress | None, started: float, message: str) -> None:
         progress(f"{message} ({time.perf_counter() - started:.1f} s)")
 
 
-def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: dict, mode: EmbedMode = EmbedMode(),
+def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: dict, mode: EmbedMode | None = None,
                  progress: Progress | None = None, fingerprint: str = "") -> Path:
     """Write run_dir/report.html and run_dir/charts/; return the report's path.
 
@@ -77,6 +77,7 @@ def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: di
     `fingerprint` (the store's, from the harness) is written into the page so a rebuild can be skipped.
     """
     started = time.perf_counter()
+    mode = mode or EmbedMode()
     axes = Axes.of(record)
     _check(results)
     run_dir = Path(run_dir)

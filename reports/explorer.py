@@ -17,7 +17,14 @@ import pandas as pd
 
 from reports.axes import Axes
 from reports.embed import EmbedMode, Thumb, thumbnail
-from reports.frame import TIME_COLUMN, config_keys, format_axis_value, is_missing, ordered_values, text_or
+from reports.frame import (
+    TIME_COLUMN,
+    config_keys,
+    format_axis_value,
+    is_missing,
+    ordered_values,
+    text_or,
+)
 from reports.metrics import MetricSpec
 
 Progress = Callable[[str], None]

@@ -22,8 +22,8 @@ from reports.frame import ordered_values, varying
 from reports.metrics import METRICS, MetricSpec
 from reports.objective import Objective
 from reports.recommend import MetricAdvice
-from reports.verdict import Verdict
 from reports.tables import Table, failure_rows, unknown_metric_columns
+from reports.verdict import Verdict
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -1,6 +1,7 @@
 """What the report optimises: one objective metric and constraints on others, from the benchmark file.
 
     report: {objective: ode_error, constraints: {alignment: ">= 0.95"}}
+    report: {objective: time, constraints: {ode_error: "<= 0.001"}}   # the fastest good enough
 
 The harness validates it with `parse` while reading the benchmark file and saves it in the run's meta;
 the report reads it back from there. Without it, the default follows the model: the exact ODE error on
@@ -62,16 +63,16 @@ def _constraint(metric: str, text: Any) -> Constraint:
 def parse(data: Any) -> dict[str, Any]:
     """Validate the `report:` section; returns it as plain data (what the run's meta keeps)."""
     if not isinstance(data, Mapping):
-        raise ValueError("report: is a mapping such as {objective: ode_error, constraints: {alignment: \">= 0.95\"}}")
+        raise TypeError("report: is a mapping such as {objective: ode_error, constraints: {alignment: \">= 0.95\"}}")
     unknown = set(data) - {"objective", "constraints"}
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: objective, constraints")
     objective = data.get("objective")
-    if objective is not None and objective not in METRICS:
-        raise ValueError(f"unknown objective {objective!r}; known metrics: {', '.join(METRICS)}")
+    if objective is not None and objective != "time" and objective not in METRICS:
+        raise ValueError(f"unknown objective {objective!r}; one of: time, {', '.join(METRICS)}")
     constraints = data.get("constraints") or {}
     if not isinstance(constraints, Mapping):
-        raise ValueError("constraints is a mapping {metric: \">= value\"}")
+        raise TypeError("constraints is a mapping {metric: \">= value\"}")
     for metric, text in constraints.items():
         _constraint(str(metric), text)
     return {"objective": objective, "constraints": {str(k): str(v) for k, v in constraints.items()}}
@@ -83,7 +84,7 @@ def resolve(setting: Mapping[str, Any] | None, present: Iterable[str], random_we
     setting = setting or {}
     constraints = tuple(_constraint(m, t) for m, t in (setting.get("constraints") or {}).items())
     chosen = setting.get("objective")
-    if chosen:
-        return Objective(chosen, constraints, "benchmark file")
+    if chosen:  # "time": the fastest configuration that meets the constraints
+        return Objective(None if chosen == "time" else chosen, constraints, "benchmark file")
     usable = [n for n in DEFAULT_ORDER if n in names and not (METRICS[n].needs_real_weights and random_weights)]
     return Objective(usable[0] if usable else None, constraints, "benchmark file" if constraints else "default")

@@ -30,7 +30,7 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
     order = both.argsort(kind="mergesort")
     ranks = np.empty(len(both))
     ranks[order] = np.arange(1, len(both) + 1)
-    values, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
     sums = np.bincount(inverse, weights=ranks)
     ranks = (sums / counts)[inverse]  # ties share their mean rank
     u = ranks[:n1].sum() - n1 * (n1 + 1) / 2

@@ -108,7 +108,7 @@ def _exclude(rows: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, li
         if c.metric not in rows:
             notes.append(f"constraint {c.text} not applied: {c.metric} was not measured")
             continue
-        meets = rows[c.metric].map(lambda v: c.holds(float(v)))
+        meets = rows[c.metric].map(lambda v, c=c: c.holds(float(v)))
         if (~meets).any():
             notes.append(f"{int((~meets).sum())} configuration(s) miss {c.text}")
         rows = rows[meets]
