@@ -279,8 +279,8 @@ def peak_memory(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure,
 
 
 def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[MetricSpec],
-                  run_dir: Path, memory_kind: str, random_weights: bool = False) -> list[Chart]:
-    """Draw every chart into run_dir/charts as PNG and SVG."""
+                  run_dir: Path, memory_kind: str, random_weights: bool = False, workers: int = 2) -> list[Chart]:
+    """Draw every chart into run_dir/charts as PNG and SVG (`workers` processes at once)."""
     run_dir = Path(run_dir)
     out_dir = run_dir / "charts"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -300,11 +300,35 @@ def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[
     if "cuda" in memory_kind:  # otherwise memory is not per cell: the page says so in one sentence
         plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
                       lambda: peak_memory(summary, colours)))
-    charts = []
-    for name, title, caption, plot in plans:
-        fig, series = plot()
-        if not series:  # nothing measured (e.g. every cell failed): no empty axes in the report
-            continue
-        png, svg = _save(fig, out_dir, run_dir, name)
-        charts.append(Chart(name, title, png, svg, caption, series))
-    return charts
+    jobs = [(name, title, caption, plot, out_dir, run_dir) for name, title, caption, plot in plans]
+    return [chart for chart in _draw_all(jobs, workers) if chart is not None]
+
+
+_JOBS: list = []  # the plans of the current render_charts call, shared with forked workers
+
+
+def _draw(index: int) -> Chart | None:
+    name, title, caption, plot, out_dir, run_dir = _JOBS[index]
+    fig, series = plot()
+    if not series:  # nothing measured (e.g. every cell failed): no empty axes in the report
+        return None
+    png, svg = _save(fig, out_dir, run_dir, name)
+    return Chart(name, title, png, svg, caption, series)
+
+
+def _draw_all(jobs: list, workers: int) -> list[Chart | None]:
+    """Charts are independent: draw them in forked processes when there are several and cores to spare
+    (matplotlib's drawing is pure Python and single-threaded; each chart costs about a second)."""
+    import multiprocessing
+    import os
+
+    global _JOBS
+    _JOBS = jobs
+    workers = min(workers, len(jobs), os.cpu_count() or 1)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return pool.map(_draw, range(len(jobs)), chunksize=1)
+        return [_draw(i) for i in range(len(jobs))]
+    finally:
+        _JOBS = []
