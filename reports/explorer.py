@@ -69,7 +69,7 @@ def _label(column: str, value: object, axes: Axes) -> str:
     return format_axis_value(column, value, axes)
 
 
-def _captions(results: pd.DataFrame, axes: Axes) -> pd.Series:
+def config_captions(results: pd.DataFrame, axes: Axes) -> pd.Series:
     """Per cell, its configuration's caption: median time over the configuration's cells and their range."""
     keys = config_keys(results, axes)
     ok = results[results["status"] == "ok"]
@@ -105,7 +105,7 @@ def build_explorer(results: pd.DataFrame, run_dir: Path, axes: Axes, metrics: li
     thumbs = _thumbs(results, Path(run_dir), mode, progress)
     embedded = sum(len(t.uri) for t in thumbs if t is not None) if mode.embed else 0
     linked = mode.embed and embedded > mode.limit_bytes
-    captions = _captions(results, axes)
+    captions = config_captions(results, axes)
     cells = []
     for (_, cell), thumb, caption in zip(results.iterrows(), thumbs, captions):
         entry = {"v": [index[c][cell[c]] for c in varying], "s": str(cell["status"]),
