@@ -76,14 +76,17 @@ def metric_verdict(spec, a: pd.Series, b: pd.Series) -> str:
     return f"B {'better' if better else 'worse'} (Δ in [{lo:.3g}, {hi:.3g}])"
 
 
+def _arrow(spec, cells: pd.DataFrame) -> str:
+    return f"{spec.format(float(cells[spec.name + '_a'].mean()))} → {spec.format(float(cells[spec.name + '_b'].mean()))}"
+
+
 def compare_rows(pairs: pd.DataFrame, keys: list[str], axes: Axes, metrics: list) -> list[Row]:
     rows = []
     both_ok = pairs[(pairs["status_a"] == "ok") & (pairs["status_b"] == "ok")]
     for key, cells in both_ok.groupby([f"{k}_a" for k in keys], sort=False, dropna=False):
         label = config_label(dict(zip(keys, key if isinstance(key, tuple) else (key,))), keys, axes)
         ta, tb = _samples(cells, "a"), _samples(cells, "b")
-        verdicts = tuple((m.label, f"{m.format(float(cells[m.name + '_a'].mean()))} → "
-                                   f"{m.format(float(cells[m.name + '_b'].mean()))}",
+        verdicts = tuple((m.label, _arrow(m, cells),
                           metric_verdict(m, cells[m.name + "_a"].astype(float), cells[m.name + "_b"].astype(float)))
                          for m in metrics)
         rows.append(Row(label, len(cells), float(np.median(ta)) if ta else float("nan"),
@@ -159,8 +162,8 @@ def _md(text: object) -> str:
 def markdown(c: dict) -> str:
     a, b = (_md(n) for n in c["names"])
     lines = [f"### samplerbench compare: A = {a}, B = {b}", "",
-             f"{c['matched']} cells matched by {_md(c['match'])}; only in A: {c['only_a']}, only in B: {c['only_b']}. "
-             f"Time overall: {_md(c['overall'])}.", "",
+             (f"{c['matched']} cells matched by {_md(c['match'])}; only in A: {c['only_a']}, "
+              f"only in B: {c['only_b']}. Time overall: {_md(c['overall'])}."), "",
              "| configuration | n | s/image A | s/image B | time | " + " | ".join(map(_md, c["metrics"])) + " |",
              "|---|---:|---:|---:|---|" + "---|" * len(c["metrics"])]
     for r in c["rows"]:
