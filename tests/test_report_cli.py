@@ -21,7 +21,7 @@ from report import synthetic_run
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=ROOT, env=env, capture_output=True, check=False,
                           text=True, timeout=300)
 
 
@@ -93,9 +93,9 @@ def test_compare_matches_cells_and_says_what_changed(tmp_path):
                             RECORD, ["sampler", "steps", "seed", "prompt"])
     text = md.read_text("utf-8")
     assert f"{len(a)} cells matched by sampler, steps, seed, prompt; only in A: 0, only in B: 0" in text
-    ddim = [line for line in text.splitlines() if line.startswith("| DDIM · 10 steps")][0]
+    ddim = next(line for line in text.splitlines() if line.startswith("| DDIM · 10 steps"))
     assert "B slower (2.00x" in ddim and "ODE error" not in ddim and ": tie" in ddim
-    euler = [line for line in text.splitlines() if line.startswith("| Euler a · 10 steps")][0]
+    euler = next(line for line in text.splitlines() if line.startswith("| Euler a · 10 steps"))
     assert "tie (1.00x" in euler
     assert "B \\| fp16" in text and "&lt;b&gt;A&lt;/b&gt;" in text  # markdown and HTML escaped
     page = html.read_text("utf-8")
