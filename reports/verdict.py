@@ -115,6 +115,24 @@ def _exclude(rows: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, li
     return rows, notes
 
 
+def _trade_off(qualified: pd.DataFrame, good: pd.DataFrame, pick: pd.Series, spec: MetricSpec,
+               samples: Samples) -> list[str]:
+    """What the pick beats on quality, and what a faster but worse choice would cost."""
+    out = []
+    rest = qualified[~qualified["label"].isin(good["label"])]
+    if len(rest):
+        second = rest.loc[spec.loss(rest[spec.name]).idxmin()]
+        out.append(f"the next best, {second['choice']} ({spec.format(float(second[spec.name]))}), is worse beyond "
+                   "noise")
+        quick, _ = fastest_within_noise(qualified, samples)
+        if quick["label"] != pick["label"] and float(quick["time_s"]) < float(pick["time_s"]):
+            out.append(f"the fastest configuration, {quick['choice']} ({float(quick['time_s']):.3g} s/image, "
+                       f"{spec.format(float(quick[spec.name]))}), is {float(pick['time_s']) / float(quick['time_s']):.1f}x "
+                       "faster: to trade quality for time, set report: {objective: time, constraints: "
+                       f"{{{spec.name}: ...}}}}")
+    return out
+
+
 def decide(part: pd.DataFrame, objective: Objective, samples: Samples, slice_label: str = "") -> Verdict:
     """The verdict for one task slice (rows of reports.frame.summarise)."""
     rows, excluded = _exclude(part, objective)
@@ -123,6 +141,7 @@ def decide(part: pd.DataFrame, objective: Objective, samples: Samples, slice_lab
     spec = METRICS.get(objective.metric or "")
     reasons: list[str] = []
     why: dict[str, str] = {}
+    qualified = rows
     if spec is not None:
         rows, why = _as_good(rows, spec, samples)
     pick, ties = fastest_within_noise(rows, samples)
@@ -137,6 +156,8 @@ def decide(part: pd.DataFrame, objective: Objective, samples: Samples, slice_lab
                            f"({TIME_TEST})")
     else:
         reasons.append(f"no quality measure to rank on: the fastest configuration beyond timing noise ({TIME_TEST})")
+    if spec is not None:
+        reasons += _trade_off(qualified, rows, pick, spec, samples)
     if ties:
         reasons.append(f"ties in time with {', '.join(ties)}; chosen as the cheapest (fewest model evaluations, "
                        "then fewest steps)")
