@@ -106,3 +106,27 @@ def test_compare_matches_cells_and_says_what_changed(tmp_path):
     assert markdown({"names": ("x", "y"), "matched": 0, "match": "cell id", "only_a": 0, "only_b": 0,
                      "overall": "", "metrics": [], "rows": [], "time_test": "t", "quality_test": "q"}).count("|") > 4
 
+
+
+@pytest.mark.slow
+def test_the_benchmark_objective_reaches_the_report(tmp_path):
+    config = tmp_path / "bench.yaml"
+    config.write_text('name: objective\nprompts: ["a red circle"]\nseeds: [1, 2]\nsamplers: [Euler, DDIM]\n'
+                      'steps: [4, 8]\nsize: [8, 8]\n'
+                      'report: {objective: time, constraints: {ode_error: "<= 10"}}\n', encoding="utf-8")
+    done = _cli("run", str(config), "-o", str(tmp_path / "run"), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    store = Store.open(tmp_path / "run", create=False)
+    try:
+        assert store.get_meta("report") == {"objective": "time", "constraints": {"ode_error": "<= 10"}}
+    finally:
+        store.close()
+    html = (tmp_path / "run" / "report.html").read_text("utf-8")
+    assert "from the benchmark file" in html and "constraints: ODE error ≤ 10" in html
+    assert "meets ODE error ≤ 10" in html
+    again = _cli("report", str(tmp_path / "run"))
+    assert again.stdout.startswith("report is up to date")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config.read_text("utf-8").replace("objective: time", "objective: beauty"), encoding="utf-8")
+    refused = _cli("run", str(bad), "-o", str(tmp_path / "bad"))
+    assert refused.returncode == 2 and "bad.yaml:7: report: unknown objective 'beauty'" in refused.stderr

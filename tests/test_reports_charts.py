@@ -165,3 +165,13 @@ def test_step_ticks_are_the_integer_step_counts_and_markers_vary():
     assert ax.get_yscale() == "log"
     markers = {charts.marker_of(name, colours) for name in list(colours)[:10]}
     assert len(markers) == 10
+
+
+def test_memory_chart_only_where_memory_is_per_cell(tmp_path):
+    results, _ = make_fake_run(tmp_path, fail=False)
+    summary = summarise(results, report_axes())
+    colours = sampler_colours(results["sampler"])
+    cuda = charts.render_charts(summary, colours, [], tmp_path, "cuda_max_allocated")
+    assert "peak_memory" in {c.name for c in cuda}
+    cpu = charts.render_charts(summary, colours, [], tmp_path / "cpu", "cpu_peak_rss_process")
+    assert "peak_memory" not in {c.name for c in cpu}
