@@ -18,7 +18,14 @@ from PIL.PngImagePlugin import PngInfo
 
 from reports import draw
 from reports.axes import Axes
-from reports.frame import TIME_COLUMN, format_axis_value, is_missing, ordered_values, text_or, varying
+from reports.frame import (
+    TIME_COLUMN,
+    format_axis_value,
+    is_missing,
+    ordered_values,
+    text_or,
+    varying,
+)
 from reports.metrics import MetricSpec, main_metric
 
 RANDOM_WEIGHTS_NOTE = "Random weights: these images are not meaningful (time and memory are real)."

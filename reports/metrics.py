@@ -29,7 +29,7 @@ class MetricSpec:
     exact_only_for_deterministic: bool = False  # a distance to the ODE solution: convergence for ODE samplers
     help: str = ""
 
-    def loss(self, values: "pd.Series") -> "pd.Series":
+    def loss(self, values: pd.Series) -> pd.Series:
         """Map raw values to 'lower is better' so one ranking rule serves every metric."""
         if self.goal == "min":
             return values.astype(float)
@@ -83,13 +83,13 @@ MAIN_METRIC_ORDER: tuple[str, ...] = ("ode_error", "ref_rmse", "clip_score", "al
                                       "fidelity", "coverage")
 
 
-def present_metrics(results: "pd.DataFrame") -> list[MetricSpec]:
+def present_metrics(results: pd.DataFrame) -> list[MetricSpec]:
     """Known metrics that have at least one value in this run, in registry order."""
     return [spec for name, spec in METRICS.items()
             if name in results.columns and results[name].notna().any()]
 
 
-def main_metric(results: "pd.DataFrame") -> MetricSpec | None:
+def main_metric(results: pd.DataFrame) -> MetricSpec | None:
     """The metric shown on grid tiles: the first of MAIN_METRIC_ORDER with values."""
     names = {m.name for m in present_metrics(results)}
     return next((METRICS[n] for n in MAIN_METRIC_ORDER if n in names), None)

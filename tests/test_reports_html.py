@@ -223,3 +223,15 @@ def test_rebuilding_without_a_metric_removes_its_stale_chart(tmp_path):
     reports.build_report(results.drop(columns=["fidelity"]), meta, tmp_path, record=RECORD)
     assert not (tmp_path / "charts" / "quality_fidelity.svg").exists()
     assert (tmp_path / "charts" / "quality_ode_error.svg").is_file()
+
+
+@needs_chromium
+def test_quoted_filter_matches_whole_cells_only(report, browser):
+    _, path, _, _, _ = report
+    browser.load(path.as_uri() + '?filter="5"')
+    visible = browser.evaluate("Array.from(document.querySelectorAll('#configs tbody tr'))"
+                               ".filter(r => !r.hidden).map(r => r.cells[1].textContent)")
+    assert visible == ["5"] * len(SAMPLERS)  # "5" alone: not 0.05 s nor 15 NFE
+    browser.load(path.as_uri() + "?filter=5")
+    assert browser.evaluate("Array.from(document.querySelectorAll('#configs tbody tr')).filter(r => !r.hidden)"
+                            ".length") > len(SAMPLERS)
