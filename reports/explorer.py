@@ -100,6 +100,9 @@ def build_explorer(results: pd.DataFrame, run_dir: Path, axes: Axes, metrics: li
     results = pd.concat([results, option_columns(results)], axis=1)
     varying, fixed = explorer_axes(results, axes)
     varying += [c for c in results if c.startswith("option:")]
+    for c in varying:  # a missing value (an old store's new column) is a value of its own, not a lost cell
+        if results[c].isna().any():
+            results[c] = results[c].astype(object).where(results[c].notna(), "(none)")
     values = {c: ordered_values(results, c) for c in varying}
     index = {c: {v: i for i, v in enumerate(vals)} for c, vals in values.items()}
     thumbs = _thumbs(results, Path(run_dir), mode, progress)

@@ -202,3 +202,12 @@ def test_five_thousand_cell_page_loads_within_budget(tmp_path):
         assert time.perf_counter() - start < 3.0
         assert b.evaluate("document.querySelectorAll('#ex-grid button.tile').length") == 30 * 5
         assert b.evaluate(BROKEN) == 0 and b.problems() == []
+
+
+def test_missing_axis_values_are_a_value_of_their_own(tmp_path):
+    results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], fail=False)
+    results["clip_skip"] = [None if seed == SEEDS[0] else 2 for seed in results["seed"]]
+    payload = build_explorer(results, tmp_path, report_axes(), [], None, EmbedMode())
+    axis = next(a for a in payload["axes"] if a["key"] == "clip_skip")
+    assert sorted(axis["values"]) == ["clip skip (none)", "clip skip 2"]
+    assert len({tuple(c["v"]) for c in payload["cells"]}) == len(results)
