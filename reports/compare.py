@@ -113,7 +113,7 @@ def triptych(path_a: Path, path_b: Path, side: int = 128) -> tuple[str, float]:
 
 
 def _images(pairs: pd.DataFrame, run_a: Path, run_b: Path, keys: list[str], axes: Axes) -> list[dict]:
-    shown = []
+    shown: list[dict[str, str]] = []
     for _, p in pairs.iterrows():
         if len(shown) >= MAX_IMAGES:
             break

@@ -111,7 +111,7 @@ def build_explorer(results: pd.DataFrame, run_dir: Path, axes: Axes, metrics: li
     captions = config_captions(results, axes)
     cells = []
     for (_, cell), thumb, caption in zip(results.iterrows(), thumbs, captions):
-        entry = {"v": [index[c][cell[c]] for c in varying], "s": str(cell["status"]),
+        entry: dict[str, object] = {"v": [index[c][cell[c]] for c in varying], "s": str(cell["status"]),
                  "c": text_or(caption, ""), "m": _metrics_text(cell, metrics)}
         if main is not None and not is_missing(cell.get(main.name)):
             entry["q"] = f"{main.short} {main.format(float(cell[main.name]))}"

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
+
+Samples = Union[Sequence[float], np.ndarray]
 
 ALPHA = 0.05
 TIME_TEST = "Mann-Whitney U on timing samples, two-sided, p < 0.05"
 QUALITY_TEST = "bootstrap 95 % interval of the mean paired difference over shared prompts and seeds"
 
 
-def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+def mann_whitney_p(a: Samples, b: Samples) -> float:
     """Two-sided p-value that samples a and b come from the same distribution (1.0 when untestable)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n1, n2 = len(x), len(y)
@@ -43,14 +46,14 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
     return float(min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2))))
 
 
-def slower(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> bool:
+def slower(a: Samples, b: Samples, alpha: float = ALPHA) -> bool:
     """a is slower than b beyond noise: a higher median and a significant U test."""
     if len(a) == 0 or len(b) == 0:
         return False
     return float(np.median(a)) > float(np.median(b)) and mann_whitney_p(a, b) < alpha
 
 
-def bootstrap_interval(diff: Sequence[float], n: int = 2000, level: float = 0.95,
+def bootstrap_interval(diff: Samples, n: int = 2000, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of paired differences; (nan, nan) when there are none."""
     d = np.asarray(diff, dtype=float)
