@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 
-Samples = Union[Sequence[float], np.ndarray]
+Samples = Sequence[float] | np.ndarray
 
 ALPHA = 0.05
 TIME_TEST = "Mann-Whitney U on timing samples, two-sided, p < 0.05"
