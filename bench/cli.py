@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run a benchmark file (resumes: finished cells are skipped)"),
     "report": ("report", "write RUN_DIR/report.html with grids and charts from a run's results"),
+    "grid": ("grid", "draw one X/Y grid of a run's images on any two axes as one full-resolution PNG"),
+    "compare": ("compare", "two runs side by side: images A | B | difference, time and metric deltas"),
     "schema": ("schema", "print the JSON Schema of the benchmark file format"),
     "samplers": ("samplers", "list every sampler with its names (--check: run each on the analytic model)"),
     "agree": ("agree", "how far k-diffusion and diffusers are apart on the same algorithms"),

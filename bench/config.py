@@ -44,6 +44,7 @@ class Config:
     offline: bool = field(default=False, compare=False)  # `bench run --offline`: metric weights from the cache only
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
+    report: dict[str, Any] | None = field(default=None, compare=False)  # the report's objective (reports.objective)
 
     # the built-in axes, typed
     @property
@@ -177,6 +178,16 @@ def _list_of(item: Parser, scalar_ok: bool = True) -> Parser:
     return _unique(lambda v, p, w: as_list(v, p, w, lambda x, q: item(x, q, w), scalar_ok=scalar_ok))
 
 
+def _report(v: Any, p: tuple, w: Where) -> dict[str, Any]:
+    """The report's objective and constraints (reports.objective), saved in the run's meta."""
+    from reports.objective import parse
+
+    try:
+        return parse(v)
+    except (TypeError, ValueError) as exc:
+        raise w.error(p, str(exc)) from None
+
+
 def _check(v: Any, p: tuple, w: Where) -> dict[str, Any]:
     """The benchmark's own regression gate (bench.check.tolerances), saved in the run's meta."""
     from bench.check.tolerances import nest, parse_section
@@ -236,6 +247,8 @@ SETTINGS: dict[str, Field] = {
                      "stats.npz | sampler}}; weights come from the cache, else a download", quality_settings.SCHEMA),
     "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
+    "report": Field("report", _report, None, "the report's verdict: {objective: ode_error | clip_score | time | ..., "
+                    "constraints: {alignment: \">= 0.95\"}} (default: the model's main metric)", {"type": "object"}),
 }
 
 

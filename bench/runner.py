@@ -43,6 +43,7 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
         store.refresh_params({c.id: c.params() for c in cells if c.id not in pending})
         store.set_meta("name", config.name)
         store.set_meta("check", config.check)  # the benchmark's own gate, read by `bench check`
+        store.set_meta("report", config.report)  # the report's objective and constraints (reports.objective)
         store.set_meta("created", store.get_meta("created") or utc_now())
         bar = Progress(len(todo), stream or sys.stderr, enabled=progress)
         failed = 0

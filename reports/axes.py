@@ -26,7 +26,7 @@ class Axes:
     record_columns: frozenset[str] = frozenset()  # every column the harness declares (axes, measures)
 
     @classmethod
-    def of(cls, record: Mapping[str, Any]) -> "Axes":
+    def of(cls, record: Mapping[str, Any]) -> Axes:
         """From the harness's plain description: {"axes": [{column, label, numeric, role}], "columns": [...]}."""
         plain: Iterable[Mapping[str, Any]] = record["axes"]
         return cls(tuple(AxisInfo(str(a["column"]), str(a.get("label") or a["column"]),

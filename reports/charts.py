@@ -40,25 +40,104 @@ def _save(fig: Figure, out_dir: Path, run_dir: Path, name: str) -> tuple[str, st
 
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
     fig.savefig(png, dpi=110)
+    fig.set_layout_engine("none")  # laid out once for the PNG: the SVG keeps those positions
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "samplerbench"}):
         fig.savefig(svg, metadata={"Date": None})
     return png.relative_to(run_dir).as_posix(), svg.relative_to(run_dir).as_posix()
 
 
-def _legend(ax) -> None:
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+PANEL_SERIES = 10  # samplers per panel: more and a legend stops being readable
+FAMILIES = {"k": "k-diffusion", "diffusers": "diffusers"}
 
 
-MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+def marker_of(sampler: str, colours: dict[str, str]) -> str:
+    """Markers as well as colours, so samplers past the palette's 20 distinct colours stay apart."""
+    order = list(colours)
+    return MARKERS[order.index(sampler) % len(MARKERS)] if sampler in colours else "o"
 
 
-def _series(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
-    """(name, rows by steps, marker): series of one sampler (e.g. at two CFG scales) differ by marker."""
-    out, seen = [], {}
-    for name, rows in summary.groupby("series", sort=False):
-        k = seen[rows["sampler"].iloc[0]] = seen.get(rows["sampler"].iloc[0], -1) + 1
-        out.append((str(name), rows.sort_values("steps"), MARKERS[k % len(MARKERS)]))
+def _legend(ax, entries: int) -> None:
+    """Below the axes, in columns, so it never clips nor hides data however many series there are."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=max(1, min(3, math.ceil(entries / 4))),
+              fontsize=7.5, frameon=False)
+
+
+def _family(sampler_id: str) -> str:
+    prefix = str(sampler_id).split(":", 1)[0]
+    return FAMILIES.get(prefix, prefix)
+
+
+def panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Small multiples: one panel per task slice (model, size, CFG...) and sampler family, with at most
+    PANEL_SERIES samplers each, so 60 samplers and several models stay legible."""
+    out = []
+    for slice_label, part in summary.groupby("slice", sort=False):
+        families = part["sampler_id"].map(_family)
+        many = families.nunique() > 1 or part["sampler"].nunique() > PANEL_SERIES
+        for family in dict.fromkeys(families):
+            rows = part[families == family]
+            names = list(dict.fromkeys(rows["sampler"]))
+            chunks = [names[i:i + PANEL_SERIES] for i in range(0, len(names), PANEL_SERIES)]
+            for k, chunk in enumerate(chunks, start=1):
+                title = [str(slice_label)] if slice_label else []
+                title += [family + (f" ({k} of {len(chunks)})" if len(chunks) > 1 else "")] if many else []
+                out.append((" · ".join(title), rows[rows["sampler"].isin(chunk)]))
     return out
+
+
+def _grid(n: int, width: float = 6.4, height: float = 4.6) -> tuple[Figure, list]:
+    ncols = min(2, max(1, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = Figure(figsize=(width * ncols, height * nrows + 0.5), layout="constrained")
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _spans_decades(values: pd.Series) -> bool:
+    v = values[values > 0]
+    return len(v) > 1 and float(v.max()) / float(v.min()) >= 10
+
+
+def _step_axis(ax, steps: pd.Series) -> None:
+    """Steps on a log2 axis when they span 4x or more, ticks at the run's own (integer) step counts."""
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    values = sorted({int(v) for v in steps.dropna()})
+    if len(values) > 1 and values[-1] / max(values[0], 1) >= 4:
+        ax.set_xscale("log", base=2)
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_locator(FixedLocator(values))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _log(ax, which: str) -> None:
+    """A log axis ticked at 1-2-5 with plain labels ("0.01", not mathtext) and no minor ticks: readable,
+    and several times faster to draw than matplotlib's default log ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+
+
+def _title(text: str, width: int = 70) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _series(summary: pd.DataFrame, colours: dict[str, str]) -> list[tuple[str, pd.DataFrame, str]]:
+    """(name, rows by steps, marker) of each series (one sampler in one task slice)."""
+    return [(str(name), rows.sort_values("steps"), marker_of(str(rows["sampler"].iloc[0]), colours))
+            for name, rows in summary.groupby("series", sort=False)]
 
 
 def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, tuple[str, ...]]:
@@ -67,7 +146,7 @@ def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, t
     steps = sorted(rows["steps"].unique())
     ncols = min(3, max(1, len(steps)))
     nrows = max(1, math.ceil(len(steps) / ncols))
-    height = 0.9 + 0.32 * rows["series"].nunique()
+    height = 0.9 + 0.26 * rows["series"].nunique()
     fig = Figure(figsize=(4.2 * ncols, height * nrows + 0.4), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, n in zip(axes, steps):
@@ -86,33 +165,37 @@ def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, t
 
 def _lines(summary: pd.DataFrame, colours: dict[str, str], column: str, ylabel: str,
            title: str) -> tuple[Figure, tuple[str, ...]]:
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.subplots()
-    drawn = []
-    series = _series(summary)
-    for i, (name, rows, marker) in enumerate(series):
-        rows = rows[rows[column].notna()]
-        if rows.empty:
-            continue
-        colour = colours[rows["sampler"].iloc[0]]
-        # equal values (e.g. the same NFE) would hide earlier series: draw those thicker, underneath
-        wide = 1 - i / max(1, len(series) - 1)
-        style = {"color": colour, "marker": marker, "label": name, "linewidth": 1.2 + 3 * wide,
-                 "markersize": 4 + 6 * wide}
-        if column == "time_s":
-            err = np.vstack([(rows["time_s"] - rows["time_min"]).clip(lower=0).to_numpy(),
-                             (rows["time_max"] - rows["time_s"]).clip(lower=0).to_numpy()])
-            ax.errorbar(rows["steps"].to_numpy(), rows[column].to_numpy(), yerr=err, capsize=3, **style)
-        else:
-            ax.plot(rows["steps"].to_numpy(), rows[column].to_numpy(), **style)
-        drawn.append(name)
-    ax.set_xlabel("steps")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=11)
-    ax.grid(alpha=0.3)
-    if drawn:
-        _legend(ax)
-    return fig, tuple(drawn)
+    """One line per series against steps, in small multiples; log y when the values span decades."""
+    shown = summary[summary[column].notna()]
+    groups = panels(shown) if len(shown) else []
+    fig, axes = _grid(len(groups))
+    drawn: list[str] = []
+    log = _spans_decades(shown[column]) if len(shown) else False
+    for ax, (panel, rows) in zip(axes, groups):
+        series = _series(rows, colours)
+        for i, (name, part, marker) in enumerate(series):
+            colour = colours[part["sampler"].iloc[0]]
+            # equal values (e.g. the same NFE) would hide earlier series: draw those wider, underneath
+            wide = 1 - i / max(1, len(series) - 1)
+            style = {"color": colour, "marker": marker, "label": name, "linewidth": 1 + 2 * wide,
+                     "markersize": 4 + 4 * wide}
+            if column == "time_s":
+                err = np.vstack([(part["time_s"] - part["time_min"]).clip(lower=0).to_numpy(),
+                                 (part["time_max"] - part["time_s"]).clip(lower=0).to_numpy()])
+                ax.errorbar(part["steps"].to_numpy(), part[column].to_numpy(), yerr=err, capsize=2, **style)
+            else:
+                ax.plot(part["steps"].to_numpy(), part[column].to_numpy(), **style)
+            drawn.append(name)
+        if log:
+            _log(ax, "y")
+        _step_axis(ax, rows["steps"])
+        ax.set_xlabel("steps")
+        ax.set_ylabel(ylabel)
+        ax.set_title(_title(panel), fontsize=9)
+        ax.grid(alpha=0.3)
+        _legend(ax, len(series))
+    fig.suptitle(title + (" (log scale)" if log else ""), fontsize=11)
+    return fig, tuple(dict.fromkeys(drawn))
 
 
 def time_vs_steps(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, tuple[str, ...]]:
@@ -125,45 +208,60 @@ def nfe_vs_steps(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure
 
 def quality_vs_time(summary: pd.DataFrame, colours: dict[str, str], spec: MetricSpec,
                     random_weights: bool = False) -> tuple[Figure, tuple[str, ...]]:
-    """One point per (series, steps); hollow points are not ranked; the Pareto front is drawn and named."""
-    fig = Figure(figsize=(8.5, 5), layout="constrained")
-    ax = fig.subplots()
+    """One point per configuration, small multiples; hollow points are not ranked; each slice's Pareto
+    front is drawn in each of its panels (its members are named in the caption, not on the plot)."""
+    shown = summary[summary[spec.name].notna() & summary["time_s"].notna()]
+    groups = panels(shown) if len(shown) else []
+    fig, axes = _grid(len(groups))
     ranked, _ = eligible(summary, spec)
-    drawn = []
-    for name, rows, marker in _series(summary):
-        rows = rows[rows[spec.name].notna() & rows["time_s"].notna()]
-        if rows.empty:
-            continue
-        colour = colours[rows["sampler"].iloc[0]]
-        ax.plot(rows["time_s"], rows[spec.name], color=colour, alpha=0.35, linewidth=1)
-        hollow = ~rows.index.isin(ranked.index)
-        if (~hollow).any():
-            ax.scatter(rows["time_s"][~hollow], rows[spec.name][~hollow], color=colour, marker=marker,
-                       label=name, zorder=3)
-        if hollow.any():
-            ax.scatter(rows["time_s"][hollow], rows[spec.name][hollow], facecolors="none", marker=marker,
-                       edgecolors=colour, zorder=3, label=f"{name} (not ranked)")
-        drawn.append(name)
-    front = pareto_front(ranked, spec)
-    if len(front):
-        # min/max goals: the best quality reachable within a time is a staircase; "closer to 1" is not
-        where = {"where": "post"} if spec.goal != "one" else {}
-        draw_front = ax.step if where else ax.plot
-        draw_front(front["time_s"], front[spec.name], color="black", linestyle="--", linewidth=1,
-                   label="Pareto front", zorder=2, **where)
-        for k, (_, row) in enumerate(front.iterrows()):
-            ax.annotate(str(row["label"]), (row["time_s"], row[spec.name]), xytext=(5, 6 if k % 2 else -11),
-                        textcoords="offset points", fontsize=7)
-    if spec.log:
-        ax.set_yscale("log")
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel(f"{spec.label} ({spec.direction_text})")
+    log_x = _spans_decades(shown["time_s"]) if len(shown) else False
+    log_y = spec.log or (_spans_decades(shown[spec.name]) and bool((shown[spec.name] > 0).all()))
+    drawn: list[str] = []
+    for ax, (panel, rows) in zip(axes, groups):
+        series = _series(rows, colours)
+        for name, part, marker in series:
+            colour = colours[part["sampler"].iloc[0]]
+            ax.plot(part["time_s"], part[spec.name], color=colour, alpha=0.35, linewidth=1)
+            hollow = ~part.index.isin(ranked.index)
+            if (~hollow).any():
+                ax.scatter(part["time_s"][~hollow], part[spec.name][~hollow], color=colour, marker=marker,
+                           label=name, zorder=3, s=24)
+            if hollow.any():
+                ax.scatter(part["time_s"][hollow], part[spec.name][hollow], facecolors="none", marker=marker,
+                           edgecolors=colour, zorder=3, s=24, label=f"{name} (not ranked)")
+            drawn.append(name)
+        slice_rows = ranked[ranked["slice"] == rows["slice"].iloc[0]] if "slice" in ranked else ranked
+        front = pareto_front(slice_rows, spec)
+        if len(front):
+            # min/max goals: the best quality reachable within a time is a staircase; "closer to 1" is not
+            where = {"where": "post"} if spec.goal != "one" else {}
+            draw_front = ax.step if where else ax.plot
+            draw_front(front["time_s"], front[spec.name], color="black", linestyle="--", linewidth=1,
+                       label="Pareto front", zorder=2, **where)
+        if log_y:
+            _log(ax, "y")
+        if log_x:
+            _log(ax, "x")
+        ax.set_xlabel(TIME_LABEL)
+        ax.set_ylabel(f"{spec.label} ({spec.direction_text})")
+        ax.set_title(_title(panel), fontsize=9)
+        ax.grid(alpha=0.3)
+        _legend(ax, len(series) + 1)
     note = " (random weights: not meaningful)" if spec.needs_real_weights and random_weights else ""
-    ax.set_title(f"Quality vs time: {spec.label}{note}", fontsize=11)
-    ax.grid(alpha=0.3, which="both")
-    if drawn:
-        _legend(ax)
-    return fig, tuple(drawn)
+    scale = " (log-log)" if log_x and log_y else " (log time)" if log_x else ""
+    fig.suptitle(_title(f"Quality vs time: {spec.label}{scale}{note}", 90), fontsize=11)
+    return fig, tuple(dict.fromkeys(drawn))
+
+
+def front_text(summary: pd.DataFrame, spec: MetricSpec) -> str:
+    """The Pareto front's members per slice, for the caption (labels on the plot would overlap)."""
+    ranked, _ = eligible(summary, spec)
+    parts = []
+    for slice_label, rows in ranked.groupby("slice", sort=False) if len(ranked) else []:
+        front = pareto_front(rows, spec)
+        names = ", ".join(front["choice"] if "choice" in front else front["label"])
+        parts.append(f"{slice_label}: {names}" if slice_label else names)
+    return "Pareto front, fastest first: " + "; ".join(parts) + "." if parts else ""
 
 
 def peak_memory(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, tuple[str, ...]]:
@@ -181,8 +279,8 @@ def peak_memory(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure,
 
 
 def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[MetricSpec],
-                  run_dir: Path, memory_kind: str, random_weights: bool = False) -> list[Chart]:
-    """Draw every chart into run_dir/charts as PNG and SVG."""
+                  run_dir: Path, memory_kind: str, random_weights: bool = False, workers: int = 2) -> list[Chart]:
+    """Draw every chart into run_dir/charts as PNG and SVG (`workers` processes at once)."""
     run_dir = Path(run_dir)
     out_dir = run_dir / "charts"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -195,16 +293,42 @@ def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[
     ]
     for spec in metrics:
         caption = (f"{spec.label}: {spec.help}; {spec.direction_text}; mean over prompts and seeds. "
-                   "Dashed: the Pareto front (nothing is both faster and better); hollow points are not ranked.")
+                   "Dashed: the Pareto front (nothing is both faster and better); hollow points are not ranked. "
+                   + front_text(summary, spec))
         plans.append((f"quality_{spec.name}", f"Quality vs time: {spec.label}", caption,
                       lambda spec=spec: quality_vs_time(summary, colours, spec, random_weights)))
-    plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
-                  lambda: peak_memory(summary, colours)))
-    charts = []
-    for name, title, caption, plot in plans:
-        fig, series = plot()
-        if not series:  # nothing measured (e.g. every cell failed): no empty axes in the report
-            continue
-        png, svg = _save(fig, out_dir, run_dir, name)
-        charts.append(Chart(name, title, png, svg, caption, series))
-    return charts
+    if "cuda" in memory_kind:  # otherwise memory is not per cell: the page says so in one sentence
+        plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
+                      lambda: peak_memory(summary, colours)))
+    jobs = [(name, title, caption, plot, out_dir, run_dir) for name, title, caption, plot in plans]
+    return [chart for chart in _draw_all(jobs, workers) if chart is not None]
+
+
+_JOBS: list = []  # the plans of the current render_charts call, shared with forked workers
+
+
+def _draw(index: int) -> Chart | None:
+    name, title, caption, plot, out_dir, run_dir = _JOBS[index]
+    fig, series = plot()
+    if not series:  # nothing measured (e.g. every cell failed): no empty axes in the report
+        return None
+    png, svg = _save(fig, out_dir, run_dir, name)
+    return Chart(name, title, png, svg, caption, series)
+
+
+def _draw_all(jobs: list, workers: int) -> list[Chart | None]:
+    """Charts are independent: draw them in forked processes when there are several and cores to spare
+    (matplotlib's drawing is pure Python and single-threaded; each chart costs about a second)."""
+    import multiprocessing
+    import os
+
+    global _JOBS
+    _JOBS = jobs
+    workers = min(workers, len(jobs), os.cpu_count() or 1)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return pool.map(_draw, range(len(jobs)), chunksize=1)
+        return [_draw(i) for i in range(len(jobs))]
+    finally:
+        _JOBS = []

@@ -18,7 +18,14 @@ from PIL.PngImagePlugin import PngInfo
 
 from reports import draw
 from reports.axes import Axes
-from reports.frame import TIME_COLUMN, format_axis_value, is_missing, ordered_values, text_or, varying
+from reports.frame import (
+    TIME_COLUMN,
+    format_axis_value,
+    is_missing,
+    ordered_values,
+    text_or,
+    varying,
+)
 from reports.metrics import MetricSpec, main_metric
 
 RANDOM_WEIGHTS_NOTE = "Random weights: these images are not meaningful (time and memory are real)."
@@ -92,7 +99,9 @@ def _chunks(values: Sequence, size: int) -> list[list]:
 
 
 def _caption(cell: pd.Series, metric: MetricSpec | None) -> str:
-    parts = [f"{float(cell[TIME_COLUMN]):.3g} s"]
+    """Time (the configuration's median over its images when given, as `config_time`) and main quality."""
+    config_time = cell.get("config_time")
+    parts = [config_time if isinstance(config_time, str) and config_time else f"{float(cell[TIME_COLUMN]):.3g} s"]
     if metric is not None and pd.notna(cell.get(metric.name)):
         note = " (stoch.)" if metric.exact_only_for_deterministic and bool(cell["stochastic"]) else ""
         parts.append(f"{metric.short} {metric.format(float(cell[metric.name]))}{note}")
@@ -227,7 +236,8 @@ def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str,
         info.add_text("parameters", params)
         path = out_dir / f"{spec.kind}-{digest}-p{n}.png"
         painter.image.save(path, pnginfo=info)
-        out.append(GridPage(spec.kind, spec.title, path.relative_to(run_dir).as_posix(), n, pages,
+        where = path.relative_to(run_dir).as_posix() if path.is_relative_to(run_dir) else str(path)
+        out.append(GridPage(spec.kind, spec.title, where, n, pages,
                             spec.rows, spec.cols, tuple(row_labels), tuple(col_labels), tuple(fixed),
                             painter.image.size, tuple(tiles), params,
                             RANDOM_WEIGHTS_NOTE if random_weights else ""))
@@ -254,3 +264,46 @@ def render_grids(results: pd.DataFrame, run_dir: Path, spec: GridSpec, axes: Axe
         fixed = [(c, str(v)) for c, v in zip(split, key)] + [(c, str(v)) for c, v in spec.where]
         pages += _pages_for_group(group, spec, fixed, run_dir, out_dir, layout, metric, axes)
     return pages
+
+
+class GridTooLarge(ValueError):
+    """The grid would exceed the pixel limit; the message states both."""
+
+
+def estimate_size(n_rows: int, n_cols: int, layout: Layout, aspect: float) -> tuple[int, int]:
+    """An upper bound of a page's pixel size, known before anything is drawn."""
+    cap = 2 * draw.line_height(draw.font(12)) + 4
+    width = max(layout.header_w + n_cols * (layout.tile + layout.gap) + layout.gap, layout.min_width)
+    header = 10 + 4 * 3 * draw.line_height(draw.font(16, bold=True)) + 3 * draw.line_height(draw.font(14)) + 10
+    return width, header + n_rows * (round(layout.tile * aspect) + cap + layout.gap) + layout.gap
+
+
+def single_grid(results: pd.DataFrame, run_dir: Path, rows: str, cols: str, axes: Axes, out: Path,
+                tile: int, max_pixels: int) -> tuple[GridPage, list[str]]:
+    """One unpaginated full-resolution X/Y grid of `results` (already filtered) into `out`; the other
+    varied axes are fixed at their first value, and each such choice is returned as a note."""
+    from reports.explorer import config_captions
+
+    notes = []
+    subset = results.assign(config_time=config_captions(results, axes))
+    for column in varying(subset, axes.columns):
+        if column not in (rows, cols):
+            first = ordered_values(subset, column)[0]
+            notes.append(f"{axes.label(column)} fixed at {first} (choose with --where {column}=...)")
+            subset = subset[subset[column] == first]
+    n_rows, n_cols = subset[rows].nunique(), subset[cols].nunique()
+    layout = Layout(tile=tile, max_rows=max(1, n_rows), max_cols=max(1, n_cols))
+    width, height = estimate_size(n_rows, n_cols, layout, _aspect(subset))
+    if width * height > max_pixels:
+        raise GridTooLarge(f"a {n_rows} x {n_cols} grid of {tile} px tiles is about {width} x {height} px "
+                           f"({width * height / 1e6:.0f} MP), over the limit of {max_pixels / 1e6:.0f} MP: narrow it "
+                           "with --where, use a smaller --tile or raise --max-megapixels")
+    spec = GridSpec("grid", f"{axes.label(rows)} × {axes.label(cols)}", rows, cols)
+    fixed = [(axes.label(c), str(subset[c].iloc[0])) for c in axes.columns
+             if c in subset and c not in (rows, cols) and subset[c].nunique() == 1]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = _pages_for_group(subset, spec, fixed, Path(run_dir), out.parent, layout, main_metric(results), axes)[0]
+    drawn = Path(page.path) if Path(page.path).is_absolute() else Path(run_dir) / page.path
+    drawn.replace(out)
+    return page, notes

@@ -1,8 +1,8 @@
 """The self-contained HTML report: one Jinja2 template (autoescape on), inline CSS and JS, no network.
 
 All user text (prompts, sampler names, errors, metadata) reaches the page only through the template's
-autoescaping; nothing is marked safe. Image and chart paths are relative to the run directory, so the
-report opens offline wherever the run directory is copied.
+autoescaping; the one block marked safe is the explorer's JSON, escaped for its <script> element. Charts
+and thumbnails are embedded as data URIs (linked mode: relative paths), so the page opens alone, offline.
 """
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from reports.axes import Axes
 from reports.charts import MEMORY_KINDS, Chart
+from reports.embed import file_uri, human_bytes
+from reports.explorer import to_script_json
 from reports.frame import ordered_values, varying
-from reports.grids import GridPage
-from reports.metrics import MetricSpec
+from reports.metrics import METRICS, MetricSpec
+from reports.objective import Objective
 from reports.recommend import MetricAdvice
 from reports.tables import Table, failure_rows, unknown_metric_columns
+from reports.verdict import Verdict
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -82,24 +86,48 @@ def environment_rows(meta: dict) -> tuple[list[tuple[str, str]], list[tuple[str,
     return machine, packages, identity
 
 
-def group_grids(pages: list[GridPage]) -> list[tuple[str, list[GridPage]]]:
-    """Grid pages by kind, in the order they were drawn."""
-    kinds: dict[str, list[GridPage]] = {}
-    for page in pages:
-        kinds.setdefault(page.title, []).append(page)
-    return list(kinds.items())
+def mode_text(explorer: dict, charts: list[Chart]) -> str:
+    """What the page carries and what it needs, said out loud at its top."""
+    if explorer["linked"]:
+        return ("Linked mode: images and charts are files of the run folder (images/, charts/), so this page "
+                "needs that folder next to it. It weighs __REPORT_SIZE__.")
+    n = sum(1 for c in explorer["cells"] if "src" in c)
+    return (f"Self-contained: {n} thumbnails and {len(charts)} charts are embedded in this file "
+            "(__REPORT_SIZE__), so it opens alone and offline; full-resolution images and SVG charts are "
+            "linked from the run folder.")
 
 
-def render_html(*, results: pd.DataFrame, meta: dict, advice: list[MetricAdvice], skipped: list[str],
-                fallback: dict | None, charts: list[Chart], tables: list[Table], pages: list[GridPage],
-                metrics: list[MetricSpec], colours: dict[str, str], axes: Axes) -> str:
-    """Fill the template; every string in the context is escaped by Jinja2."""
+def chart_sources(charts: list[Chart], run_dir: Path, linked: bool) -> dict[str, str]:
+    """Each chart's <img> source: its PNG as a data URI, or its relative path in linked mode."""
+    return {c.name: c.png if linked else file_uri(run_dir / c.png) for c in charts}
+
+
+def render_html(*, results: pd.DataFrame, meta: dict, verdicts: list[Verdict], objective: Objective,
+                advice: list[MetricAdvice], skipped: list[str], charts: list[Chart], tables: list[Table],
+                explorer: dict, metrics: list[MetricSpec], colours: dict[str, str], axes: Axes, run_dir: Path,
+                fingerprint: str = "") -> str:
+    """Fill the template; every string in the context is escaped by Jinja2 (the explorer's JSON is
+    made safe for its <script> element by reports.explorer.to_script_json)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     machine, packages, identity = environment_rows(meta)
-    return env.get_template("report.html.j2").render(
+    spec = METRICS.get(objective.metric or "")
+    html = env.get_template("report.html.j2").render(
         title=str(meta.get("name", "samplerbench report")), facts=facts(results, meta, axes),
-        warnings=derive_warnings(results, meta, axes), advice=advice, skipped=skipped, fallback=fallback,
-        charts=charts, tables=tables, grids=group_grids(pages), failures=failure_rows(results),
-        machine=machine, packages=packages, identity=identity, notes=[str(n) for n in meta.get("notes", [])],
-        metrics=metrics, colours=colours)
+        warnings=derive_warnings(results, meta, axes), verdicts=verdicts, objective=objective, objective_spec=spec,
+        advice=advice, skipped=skipped, charts=charts, chart_src=chart_sources(charts, run_dir, explorer["linked"]),
+        memory_note=memory_note(results), tables=tables, failures=failure_rows(results),
+        explorer_json=Markup(to_script_json({k: v for k, v in explorer.items() if k != "embedded_bytes"})),
+        mode=mode_text(explorer, charts), machine=machine, packages=packages, identity=identity,
+        notes=[str(n) for n in meta.get("notes", [])], metrics=metrics, colours=colours, fingerprint=fingerprint)
+    size = len(html.encode("utf-8"))
+    return html.replace("__REPORT_SIZE__", human_bytes(size), 1)
+
+
+def memory_note(results: pd.DataFrame) -> str:
+    """One sentence instead of a memory chart when memory is not measured per cell."""
+    kinds = set(results["peak_mem_kind"].dropna().astype(str)) if "peak_mem_kind" in results else set()
+    if "cuda_max_allocated" in kinds:
+        return ""
+    return ("No memory chart: on this device memory is " + (MEMORY_KINDS.get(next(iter(kinds)), "not measured")
+            if kinds else "not measured") + ", which says nothing about one sampler against another.")

@@ -38,7 +38,7 @@ class MetricSpec:
     function: str = ""  # "module:attr": cell -> f(resources, batch); group/set -> f(resources) a tracker
     install: str = ""  # the pip command when it needs an optional package (a warning names it)
 
-    def loss(self, values: "pd.Series") -> "pd.Series":
+    def loss(self, values: pd.Series) -> pd.Series:
         """Map raw values to 'lower is better' so one ranking rule serves every metric."""
         if self.goal == "min":
             return values.astype(float)
@@ -126,13 +126,13 @@ MAIN_METRIC_ORDER: tuple[str, ...] = ("ode_error", "ref_rmse", "clip_score", "hp
                                       "alignment", "ref_psnr", "fidelity", "coverage", "fid", "kid")
 
 
-def present_metrics(results: "pd.DataFrame") -> list[MetricSpec]:
+def present_metrics(results: pd.DataFrame) -> list[MetricSpec]:
     """Known metrics that have at least one value in this run, in registry order."""
     return [spec for name, spec in METRICS.items()
             if name in results.columns and results[name].notna().any()]
 
 
-def main_metric(results: "pd.DataFrame") -> MetricSpec | None:
+def main_metric(results: pd.DataFrame) -> MetricSpec | None:
     """The metric shown on grid tiles: the first of MAIN_METRIC_ORDER with values."""
     names = {m.name for m in present_metrics(results)}
     return next((METRICS[n] for n in MAIN_METRIC_ORDER if n in names), None)

@@ -91,7 +91,7 @@ def config_table(summary: pd.DataFrame, metrics: list[MetricSpec], colours: dict
 
 
 def cell_table(results: pd.DataFrame, metrics: list[MetricSpec], colours: dict[str, str], axes: Axes,
-               limit: int = 5000) -> Table:
+               limit: int = 2000) -> Table:
     """One row per image, linked to its full-size PNG; capped so the page stays usable."""
     shown = ["prompt", "seed"] + [c for c in varying(results, axes.columns)
                                   if c not in ("sampler", "steps", "prompt", "seed")]
@@ -112,7 +112,8 @@ def cell_table(results: pd.DataFrame, metrics: list[MetricSpec], colours: dict[s
         cells += [number(r[c]) for c in extra]
         cells.append(text("none") if is_missing(r["image"]) else text("open", href=str(r["image"])))
         rows.append(tuple(cells))
-    note = f"Showing the first {limit} of {len(results)} cells." if len(results) > limit else ""
+    note = (f"Showing the first {limit} of {len(results)} cells: the grid explorer shows every one, and "
+            "results.csv has them all." if len(results) > limit else "")
     return Table("cells", "Every cell (one image each)", tuple(columns), tuple(rows), note)
 
 

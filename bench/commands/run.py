@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from bench.plan import check_size, dry_run_lines
 
     config = load_config(args.config, output=args.output)
+    if args.offline:  # metrics read it from the config; huggingface_hub (SD loading) from the environment
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        config = replace(config, offline=True)
     if args.dry_run:
         print("\n".join(dry_run_lines(config, args.yes)))
         return 0
@@ -69,7 +72,8 @@ def _run(config, args: argparse.Namespace) -> int:
     if not args.no_report:
         from bench.commands.report import build
 
-        print(f"report: {build(result.run_dir)}")
+        path, rebuilt = build(result.run_dir, progress=not args.no_progress)
+        print(f"report: {path}" if rebuilt else f"report is up to date: {path}")
     if result.failed:
         ids = {c.id for c in cells}
         rows = [r for r in frame.to_dict("records") if r["cell_id"] in ids]

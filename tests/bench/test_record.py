@@ -78,13 +78,13 @@ def test_a_test_declared_axis_reaches_store_grids_report_and_check(tmp_path, lig
     frame = bench.load_results(run_dir)
     assert set(frame["lighting"]) == {"day", "dusk"}  # the store and load_results
 
-    pages = list((run_dir / "grids").glob("*.png"))
     from PIL import Image
 
-    titles = [Image.open(p).text.get("parameters", "") for p in pages]
-    assert any("lighting: dusk" in t for t in titles) and any("lighting: day" in t for t in titles)
+    assert main(["grid", str(run_dir), "--rows", "lighting", "--cols", "seed", "-o", str(tmp_path / "g.png")]) == 0
+    assert "rows: lighting = day | dusk" in Image.open(tmp_path / "g.png").text["parameters"]  # a grid axis
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert ">lighting<" in html and "dusk" in html  # a column of the report's tables, and a summary fact
+    assert '{"key":"lighting","label":"lighting","values":["lighting day","lighting dusk"]}' in html  # explorer axis
 
     baseline = tmp_path / "baseline.json"
     assert main(["baseline", str(run_dir), "-o", str(baseline)]) == 0
@@ -108,8 +108,7 @@ def test_two_models_are_told_apart_everywhere(tmp_path, capsys):
     assert set(frame["model"]) == set(labels)
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "for analytic (components=8, std=0.2)" in html  # one recommendation per model
-    titles = [p.name for p in (run_dir / "grids").glob("samplers-steps-*.png")]
-    assert len(titles) == 2 * 2  # one samplers x steps grid per model and prompt
+    assert '"key":"model","label":"model","values":["analytic","analytic (components=8, std=0.2)"]' in html
 
 
 def test_two_models_with_one_label_are_refused(tmp_path):
