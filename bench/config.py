@@ -8,6 +8,7 @@ study. Every error of a file is reported at once. Any axis key given as a list i
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,8 +16,7 @@ from bench.errors import ConfigError, ConfigErrors
 from bench.metrics import quality_settings
 from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
-from bench.validate import (Where, as_float, as_int, as_list, as_mapping, as_str, type_name,
-                            unknown_key_message)
+from bench.validate import Where, as_float, as_int, as_list, as_mapping, as_str, type_name, unknown_key_message
 from bench.yamlsource import read_yaml
 
 
@@ -306,7 +306,7 @@ def parse_config(data: Any, where: Where, path: Path | None = None) -> Config:
     for key, f in known.items():
         raw = data.get(key, f.default)
         if raw is not None and key not in bad:
-            values[f.attr] = _collect(errors, lambda: f.parse(raw, (key,), where))
+            values[f.attr] = _collect(errors, partial(f.parse, raw, (key,), where))
         else:
             values[f.attr] = None
     if errors:

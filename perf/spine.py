@@ -116,8 +116,8 @@ def main() -> None:
     helps = [timed_process(bench_exe + ["--help"]) for _ in range(5)]
     rows.append(("bench --help (median of 5)", f"{statistics.median(helps):.3f} s", "< 0.5 s"))
 
-    from bench.models.loaders import analytic
     import samplers
+    from bench.models.loaders import analytic
 
     # Per-cell cost is the slope between a run of N cells and one of 2N cells (same batches, more of
     # them): once-per-run costs (model build, environment, exports) cancel out and are reported apart.

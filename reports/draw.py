@@ -33,7 +33,7 @@ def text_width(text: str, fnt: ImageFont.ImageFont) -> float:
 
 
 def line_height(fnt: ImageFont.ImageFont) -> int:
-    ascent, descent = fnt.getmetrics()
+    ascent, descent = fnt.getmetrics()  # type: ignore[attr-defined]  # FreeTypeFont has it
     return ascent + descent + 2
 
 

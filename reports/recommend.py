@@ -89,7 +89,8 @@ def budget_ladder(low: float, high: float) -> list[float]:
     """Round time budgets (1-2-5 per decade) from the fastest to the slowest configuration."""
     if not (low > 0 and high > 0) or math.isinf(high):
         return []
-    budgets, decade = [], 10.0 ** math.floor(math.log10(low))
+    budgets: list[float] = []
+    decade = 10.0 ** math.floor(math.log10(low))
     while not budgets or budgets[-1] < high:
         for m in (1, 2, 5):
             b = m * decade

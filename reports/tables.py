@@ -6,6 +6,7 @@ page's JavaScript sorts 9 before 10 and puts missing values last.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -42,7 +43,7 @@ class Table:
     note: str = ""
 
 
-def number(value: object, fmt: str = "{:.3g}") -> Cell:
+def number(value: Any, fmt: str = "{:.3g}") -> Cell:
     if is_missing(value):
         return Cell("n/a", "")
     return Cell(fmt.format(value), repr(float(value)))
@@ -53,11 +54,11 @@ def text(value: object, colour: str | None = None, href: str | None = None) -> C
     return Cell(shown, shown.lower(), href, colour)
 
 
-def mib(value: object) -> Cell:
+def mib(value: Any) -> Cell:
     return Cell("n/a", "") if is_missing(value) else Cell(f"{float(value) / 2**20:.0f}", repr(float(value)))
 
 
-def metric_cell(spec: MetricSpec, value: object) -> Cell:
+def metric_cell(spec: MetricSpec, value: Any) -> Cell:
     return Cell("n/a", "") if is_missing(value) else Cell(spec.format(float(value)), repr(float(value)))
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from samplers.algorithms import BadOption
-from samplers.base import Sampled, SampleTask, SamplerSpec
+from samplers.base import Sampled, SamplerSpec, SampleTask
 from samplers.catalogue import FAMILIES, SAMPLERS, algorithm_of, resolve, runs_one_by_one
 from samplers.plugins import user_sampler
 from samplers.registry import SamplerError, UnknownName

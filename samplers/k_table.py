@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from samplers.algorithms import (CHURN, DISCARD, ETA_ANCESTRAL, S_NOISE, Algorithm, Option, churned,
-                                 with_eta)
+from samplers.algorithms import CHURN, DISCARD, ETA_ANCESTRAL, S_NOISE, Algorithm, Option, churned, with_eta
 from samplers.schedule_names import K_SCHEDULES
 
 ALL = tuple(K_SCHEDULES)

@@ -29,8 +29,9 @@ def model():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """(config, run folder) of a finished 4-cell analytic run, for tests that read a real store."""
-    from bench.cli import main
     from hostile_helpers import TINY
+
+    from bench.cli import main
 
     root = tmp_path_factory.mktemp("tiny")
     (root / "tiny.yaml").write_text(TINY)

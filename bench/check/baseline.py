@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from bench.check.tolerances import nest, parse_section
-from bench.record import param_columns
 from bench.errors import UserError
+from bench.record import param_columns
 
 FORMAT = "samplerbench-baseline"
 VERSION = 1

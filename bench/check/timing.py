@@ -19,7 +19,6 @@ from bench.errors import UserError
 from bench.record import same_work_columns
 
 
-
 @dataclass(frozen=True)
 class Workload:
     params: dict  # the parameters its cells share

@@ -40,7 +40,8 @@ class Resources:
 
     def __init__(self, config: Any, model: Any, kind: str, store: Any, warnings: list[str]) -> None:
         self.config, self.model, self.kind, self.store, self.warnings = config, model, kind, store, warnings
-        self._exact = self._refs = None
+        self._exact: Any = None
+        self._refs: Any = None
         self.clip: Any = None
         self.clip_missing: str | None = None
         self.offline = bool(getattr(config, "offline", False))
@@ -142,7 +143,7 @@ def _rms(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def ode_error(res: Resources, batch: Batch) -> list[Value]:
     refs = res.references.get(batch.cells)
-    out = []
+    out: list[tuple[float | None, str | None]] = []
     for cell, x, ref in zip(batch.cells, batch.latents, refs):
         notes = [STOCHASTIC_NOTE] if cell.sampler.spec.stochastic else []
         if ref.info.get("stiff"):

@@ -173,7 +173,7 @@ def _to_pil(images: "torch.Tensor | np.ndarray") -> list[Any]:
 
 
 def _context_length(tokenizer: Any, model: Any) -> int:
-    return int(getattr(tokenizer, "context_length", None) or getattr(model, "context_length", 77))
+    return int(getattr(tokenizer, "context_length", None) or getattr(model, "context_length", None) or 77)
 
 
 def truncated_flags(tokenizer: Callable[..., "torch.Tensor"], texts: Sequence[str],

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.metrics.exact import ExactMeasures, coverage, expected_coverage
 
+
 def tracker(res: Any) -> "CoverageTracker":
     """The registry's entry point (`reports.metrics.METRICS["coverage"].function`)."""
     return CoverageTracker(res.store, res.exact, res.config.seeds)

@@ -209,7 +209,7 @@ class SetTracker:
         if self.bank.inception is not None and self.bank.inception.random_weights:
             res.random_metrics.add(name)
 
-    def add(self, batch: Any) -> dict[str, tuple[float, str]]:
+    def add(self, batch: Any) -> dict[str, tuple[float | None, str]]:
         if self.bank.inception is None:
             return {c.id: (None, f"{self.name}: not measured: {self.res.missing.get('fid')}") for c in batch.cells}
         self.bank.add(batch)

@@ -108,7 +108,7 @@ class _Field:
 
     def _moments(self, y: torch.Tensor, v: float, covariance: bool) -> tuple[torch.Tensor, Any]:
         """m_g and, if asked, g Cov_c + (1 - g) Cov_u of the means under the posteriors."""
-        mean, cov = torch.zeros_like(y), 0.0
+        mean, cov = torch.zeros_like(y), torch.zeros(())
         for mu, half_sq, log_w, weight in self.parts:
             r = torch.softmax(torch.addmv(log_w - half_sq / v, mu, y, alpha=1.0 / v), dim=0)
             m = torch.mv(mu.T, r)

@@ -31,7 +31,8 @@ def _settings(res: Any) -> QualitySettings:
     return getattr(res.config, "quality", None) or QualitySettings()
 
 
-def _values(name: str, scores: list[float], truncated: list[bool], random: bool) -> list[tuple[float, str | None]]:
+def _values(name: str, scores: list[float], truncated: list[bool],
+            random: bool) -> list[tuple[float | None, str | None]]:
     notes = [f"{name}: prompt cut at the model's 77-token context" if cut else None for cut in truncated]
     if random:
         notes = [" ".join(n for n in (RANDOM_NOTE.format(name=name), note) if n) for note in notes]

@@ -5,9 +5,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from samplers.registry import Registry, load_attr
 from bench.validate import Where, as_bool, as_float, as_int, as_mapping, as_str, type_name
-
+from samplers.registry import Registry, load_attr
 
 #: options that name a model without changing its images (never in a cell id)
 NOT_IDENTITY = ("label",)

@@ -109,8 +109,9 @@ def folder_sha256(folder: str | Path, parts: list[str]) -> str:
 
 def hub_reachable(timeout: float = 2.0) -> bool:
     """A TCP connect to the hub endpoint within `timeout` (DNS included); False when HF_HUB_OFFLINE."""
-    from huggingface_hub import constants
     from urllib.parse import urlparse
+
+    from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:
         return False

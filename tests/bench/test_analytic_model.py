@@ -15,8 +15,7 @@ from torch.distributions import MultivariateNormal
 from bench.errors import UserError
 from bench.models.analytic import AnalyticCond, AnalyticModel, Mixture, posterior_mean, sample_mixture
 from bench.models.base import DiffusionModel
-from bench.models.concepts import (COLOURS, SHAPES, PatternConcept, ShapeConcept, parse_prompt, render,
-                                   vocabulary)
+from bench.models.concepts import COLOURS, SHAPES, PatternConcept, ShapeConcept, parse_prompt, render, vocabulary
 
 
 def kd_abar(t: float, alphas_cumprod: torch.Tensor) -> float:

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import open_clip
 import pytest
 import torch
-import open_clip
 from PIL import Image
 
 from bench.errors import UserError

@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
+
+from spine_helpers import write_config
 
 from bench.config import load_config
 from bench.matrix import batches, expand
-from spine_helpers import write_config
 
 
 def ids(path):

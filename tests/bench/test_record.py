@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from spine_helpers import write_config
 
 import bench
 from bench import record
@@ -17,7 +18,6 @@ from bench.config import load_config
 from bench.matrix import Cell, expand
 from bench.store import Store
 from bench.validate import as_list, as_str
-from spine_helpers import write_config
 
 
 def _parse(value, path, where):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from PIL import Image
+from reports_fixture import FAIL_ERROR, FAILED_CELL, PROMPTS, SAMPLERS, SEEDS, STEPS, make_fake_run, report_axes
 
 from reports import draw
 from reports.grids import GridSpec, Layout, default_specs, render_grids
-from reports_fixture import FAIL_ERROR, FAILED_CELL, PROMPTS, SAMPLERS, SEEDS, STEPS, make_fake_run
-from reports_fixture import report_axes
 
 SAMPLER_STEPS = GridSpec("samplers-steps", "Samplers × steps", "sampler", "steps")
 

@@ -8,12 +8,21 @@ from html.parser import HTMLParser
 
 import pytest
 from PIL import Image, ImageStat
+from reports_browser import CHROMIUM, Browser
+from reports_fixture import (
+    FAIL_ERROR,
+    FAILED_CELL,
+    PROMPTS,
+    RECORD,  # noqa: E402
+    SAMPLERS,
+    SEEDS,
+    STEPS,
+    XSS_PROMPT,
+    make_fake_run,
+    ode_error,
+)
 
 import reports
-from reports_browser import CHROMIUM, Browser
-from reports_fixture import FAIL_ERROR, FAILED_CELL, PROMPTS, SAMPLERS, SEEDS, STEPS, XSS_PROMPT, \
-    make_fake_run, ode_error
-from reports_fixture import RECORD  # noqa: E402
 
 
 class _Links(HTMLParser):

@@ -7,12 +7,11 @@ import math
 
 import pandas as pd
 import pytest
+from reports_fixture import FAILED_CELL, REPEAT_FACTORS, SAMPLERS, STEPS, make_fake_run, ode_error, report_axes
 
 from reports.frame import config_keys, repeats_of, summarise
 from reports.metrics import METRICS, main_metric, present_metrics
 from reports.recommend import advise, best_by_budget, budget_ladder, eligible, fastest_near_best, pareto_front
-from reports_fixture import FAILED_CELL, REPEAT_FACTORS, SAMPLERS, STEPS, make_fake_run, ode_error
-from reports_fixture import report_axes
 
 
 def _rows(points: list[tuple[str, float, float]], metric: str = "ode_error", stochastic=()) -> pd.DataFrame:

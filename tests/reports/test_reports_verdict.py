@@ -5,11 +5,11 @@ import math
 
 import pandas as pd
 import pytest
+from reports_fixture import report_axes
 
 from reports.frame import summarise
 from reports.objective import Objective, parse, resolve
 from reports.verdict import collect_samples, decide, verdicts
-from reports_fixture import report_axes
 
 AXES = report_axes()
 

@@ -6,13 +6,13 @@ import math
 
 import pytest
 import torch
+from sampler_helpers import make_task
 
 import samplers
 from samplers import diffusers_schedulers as ds
 from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SD_CONFIG
 from samplers.k_table import K_ALGORITHMS, K_FUNCTIONS
 from samplers.kdiffusion import _import_k_diffusion
-from sampler_helpers import make_task
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -114,7 +114,7 @@ def test_both_families_feed_the_model_the_same_first_input(model):
         task = make_task(model, (1,), 4)
         inputs = []
 
-        def recording(x, t, eps=task.eps):
+        def recording(x, t, eps=task.eps, inputs=inputs):
             inputs.append((x.clone(), t.clone()))
             return eps(x, t)
         recorded = samplers.SampleTask(recording, task.alphas_cumprod, task.noise, 4, (1,))

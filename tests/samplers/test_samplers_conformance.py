@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from sampler_helpers import SIZE, STEPS, make_task
 
 import samplers
-from sampler_helpers import STEPS, SIZE, make_task
+
 
 def _params(specs: list) -> list:
     """Every spec; the quick suite runs the first schedule of each (family, algorithm, options), the slow
