@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from bench import executors
 from bench.errors import ConfigError, ConfigErrors
 from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
@@ -39,6 +40,7 @@ class Config:
     metrics: tuple[str, ...] | None = None  # None: the defaults of each model (bench.metrics)
     clip: Any = None  # bench.metrics.settings.ClipSettings
     reference: Any = None  # bench.metrics.settings.ReferenceSettings
+    executor: Any = None  # bench.executors.ExecutorSettings; None: the local executor
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
 
@@ -217,6 +219,9 @@ SETTINGS: dict[str, Field] = {
     "reference": Field("reference", metric_settings.parse_reference, None,
                        "reference of ref_rmse/ref_psnr on non-analytic models: {sampler: Heun Karras, "
                        "steps: 200} (deterministic)", metric_settings.SCHEMAS["reference"]),
+    "executor": Field("executor", executors.parse_executor, None,
+                      "where batches run: local (default) | {kind: ray, address: auto, gpus_per_worker: 1}; "
+                      "--executor / --address win", executors.SCHEMA),
     "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
 }

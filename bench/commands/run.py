@@ -11,6 +11,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun cells that are already finished")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
+    parser.add_argument("--executor", choices=("local", "ray"),
+                        help="where batches run (overrides the file's executor:); ray: one actor per GPU")
+    parser.add_argument("--address", help="the Ray cluster: auto (the running one) or ray://host:10001 "
+                                          "(default: start a local Ray); implies --executor ray")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,6 +24,12 @@ def run(args: argparse.Namespace) -> int:
     from bench.summary import summary_table
 
     config = load_config(args.config, output=args.output)
+    if args.executor or args.address:
+        from dataclasses import replace
+
+        from bench.executors import with_command_line
+
+        config = replace(config, executor=with_command_line(config.executor, args.executor, args.address))
     result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
     print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
           f"{result.failed} failed -> {result.run_dir}")
