@@ -124,34 +124,41 @@ def run_ray(config: Any, cells: list[Cell], store: Any, bar: Any, argv: list[str
         for model_spec in config.models:
             model_cells = [c for c in cells if c.model == model_spec]
             if model_cells:
-                failed += ModelRun(config, model_spec, model_cells, store, bar, argv, pool, stats).run()
+                failed += ModelRun(config, model_spec, model_cells, store, bar, argv, pool, stats, settings).run()
     finally:
         if pool is not None:
             pool.close()
         if started:
             ray.shutdown()
         if stats.workers:
-            _record(store, settings, stats)
+            _close_account(store, settings, stats)
     return failed
 
 
-def _record(store: Any, settings: ExecutorSettings, stats: Stats) -> None:
-    """The executor's account in the meta (per run), a report note and one stderr line."""
+def _account(store: Any, settings: ExecutorSettings, stats: Stats) -> None:
+    """The executor's account in the meta, per run id; kept current as workers join, so the store of a
+    killed driver still says which workers ran its cells (each cell's `worker` column names one)."""
     from bench.runner import _add_warnings
 
     runs = store.get_meta("executor", {}) or {}
-    account = {"kind": "ray", "address": settings.address, "duplicates_dropped": stats.duplicates,
-               "batches_retried": stats.retried_batches, "workers_lost": stats.lost_workers,
-               "workers": [{k: w[k] for k in ("worker", "host", "pid", "device", "device_name")}
-                           for w in stats.workers]}
-    run_ids = sorted({w["run_id"] for w in stats.workers})
-    store.set_meta("executor", {**runs, **{str(r): account for r in run_ids}})
-    line = (f"ray: {len(stats.workers)} worker(s) on {len({w['host'] for w in stats.workers})} host(s); "
+    for run_id in sorted({w["run_id"] for w in stats.workers}):
+        runs[str(run_id)] = {
+            "kind": "ray", "address": settings.address, "duplicates_dropped": stats.duplicates,
+            "batches_retried": stats.retried_batches, "workers_lost": stats.lost_workers,
+            "workers": [{k: w[k] for k in ("worker", "host", "pid", "device", "device_name")}
+                        for w in stats.workers if w["run_id"] == run_id]}
+    store.set_meta("executor", runs)
+    _add_warnings(store, commit.device_warnings(stats.workers))
+
+
+def _close_account(store: Any, settings: ExecutorSettings, stats: Stats) -> None:
+    """The final account, a note for the report and one stderr line."""
+    _account(store, settings, stats)
+    workers = {(w["host"], w["pid"]) for w in stats.workers}
+    line = (f"ray: {len(workers)} worker(s) on {len({host for host, _ in workers})} host(s); "
             f"{stats.retried_batches} batch(es) retried after {stats.lost_workers} lost worker(s); "
             f"{stats.duplicates} duplicate result(s) dropped")
-    notes = store.get_meta("notes", []) or []
-    store.set_meta("notes", notes + [line])
-    _add_warnings(store, commit.device_warnings(stats.workers))
+    store.set_meta("notes", (store.get_meta("notes", []) or []) + [line])
     print(f"bench: {line}", file=sys.stderr)
 
 
@@ -163,8 +170,9 @@ class ModelRun:
     """
 
     def __init__(self, config: Any, spec: Any, cells: list[Cell], store: Any, bar: Any, argv: list[str],
-                 pool: WorkerPool, stats: Stats) -> None:
+                 pool: WorkerPool, stats: Stats, settings: ExecutorSettings) -> None:
         self.config, self.spec, self.store, self.bar, self.argv = config, spec, store, bar, argv
+        self.settings = settings
         self.pool, self.stats, self.ray = pool, stats, _ray()
         self.queue: deque[tuple[list[Cell], int]] = deque((b, 0) for b in batches(cells, config.batch_size))
         self.inflight: dict[Any, Job] = {}
@@ -203,13 +211,13 @@ class ModelRun:
         if self.run_id is None:
             self.store.set_meta("model", worker["identity"])
             self.store.set_meta("models", {**self.store.get_meta("models", {}), self.spec.label: worker["identity"]})
-            address = self.config.executor.address if self.config.executor else None
-            self.run_id = self.store.begin_run(self.argv, commit.run_environment(worker, address))
+            self.run_id = self.store.begin_run(self.argv, commit.run_environment(worker, self.settings.address))
             model = DriverModel(self.config, self.spec, worker)
             self.committer = Committer(self.config, self.store, model, self.run_id)
         _add_warnings(self.store, worker["warnings"])
         self.pool.ready[actor] = worker
         self.stats.workers.append({**worker, "run_id": self.run_id})
+        _account(self.store, self.settings, self.stats)
 
     def _submit(self) -> None:
         """Top every ready actor up to DEPTH batches."""
