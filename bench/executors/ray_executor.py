@@ -82,14 +82,16 @@ class WorkerPool:
         gpus = ray.cluster_resources().get("GPU", 0)
         if gpus:
             options, room = {"num_gpus": settings.gpus_per_worker, "num_cpus": 1}, gpus / settings.gpus_per_worker
+            self.threads = None
         else:
             options, room = {"num_cpus": settings.cpus_per_worker}, \
                 ray.cluster_resources().get("CPU", 0) / settings.cpus_per_worker
+            self.threads = max(1, int(settings.cpus_per_worker))
         count = settings.workers or int(room)
         if count < 1:
             raise UserError(f"executor: the Ray cluster has room for no worker ({options})")
         self.remote = ray.remote(BatchWorker).options(max_restarts=0, max_task_retries=0, **options)
-        self.actors = [self.remote.remote() for _ in range(count)]
+        self.actors = [self.remote.remote(self.threads) for _ in range(count)]
         self.replacements = count  # at most as many replacements as workers, over the whole run
         self.ready: dict[Any, dict[str, Any]] = {}  # actor -> its description, once its model is loaded
 
@@ -97,7 +99,7 @@ class WorkerPool:
         if self.replacements < 1:
             return None
         self.replacements -= 1
-        actor = self.remote.remote()
+        actor = self.remote.remote(self.threads)
         self.actors.append(actor)
         return actor
 

@@ -34,9 +34,11 @@ class BatchWorker:
     """One actor per GPU (or per CPU share): weights load once, prompts are encoded once, warm-ups
     follow the local rules (`ModelSession`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import torch
 
+        if threads:  # a CPU worker computes with its CPU share (the count a run's environment records)
+            torch.set_num_threads(threads)
         self.spec: Any = None
         self.model: Any = None
         self.session: Any = None
