@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_runs_nothing_twice(cluster, a
 
 def test_a_killed_driver_resumes_from_the_store(cluster, analytic, tmp_path):
     """The driver (a `bench run --address` process) is killed mid-run; the next run finishes the rest."""
-    config, local = analytic
+    _, local = analytic
     path = write_config(tmp_path / "b.yaml", **ANALYTIC, output=str(tmp_path / "ray"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     driver = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", str(path), "--address", cluster,

@@ -24,6 +24,7 @@ class DriverModel:
         self._identity = dict(description["identity"])
         self._device_type = description["device_type"]
         self.random_weights = bool(description["random_weights"])
+        self.torch_threads_wanted: int | None = description.get("torch_threads")
 
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
@@ -91,20 +92,23 @@ class Committer:
         from bench.metrics.stage import MetricStage
 
         self.store, self.model, self.run_id = store, model, run_id
+        self.threads = model.torch_threads_wanted
         self.metrics = MetricStage(config, model, store)
         self.committed: set[str] = set()
         self.duplicates = 0
 
     def commit(self, outcomes: list[Any], worker: str | None) -> tuple[int, int]:
         """Write the outcomes not committed yet; (cells written, of which failed)."""
-        from bench.runner import _write
+        from bench.runner import _write, torch_threads
 
         fresh = [o for o in outcomes if o.cell.id not in self.committed]
         self.duplicates += len(outcomes) - len(fresh)
         if not fresh:
             return 0, 0
-        for outcome, measured in zip(fresh, self.metrics.per_batch(fresh)):
-            _write(self.store, outcome, self.run_id, self.model, measured, worker=worker)
+        with torch_threads(self.threads):  # the metrics compute with the model's threads, as locally
+            measured = self.metrics.per_batch(fresh)
+        for outcome, values in zip(fresh, measured):
+            _write(self.store, outcome, self.run_id, self.model, values, worker=worker)
             self.committed.add(outcome.cell.id)
         return len(fresh), sum(o.status != "ok" for o in fresh)
 

@@ -83,6 +83,7 @@ class BatchWorker:
         return {"worker": label, "host": host, "pid": os.getpid(), "device": device,
                 "device_type": str(model.device).split(":")[0], "device_name": env.get("device_name"),
                 "identity": model.identity(), "random_weights": bool(getattr(model, "random_weights", False)),
+                "torch_threads": getattr(model, "torch_threads", None),
                 "environment": env, "warnings": model_warnings(model)}
 
     def run_batch(self, cells: list, repeats: int) -> list[dict[str, Any]]:
