@@ -199,8 +199,11 @@ class ModelRun:
         assert self.committer is not None and self.run_id is not None
         _add_warnings(self.store, self.committer.finish())
         self.stats.duplicates += self.committer.duplicates
-        for warmups in self.ray.get([actor.warmups.remote() for actor in self.pool.ready]):
-            _record_warmups(self.store, self.spec, warmups)
+        for ref in [actor.warmups.remote() for actor in self.pool.ready]:
+            try:
+                _record_warmups(self.store, self.spec, self.ray.get(ref))
+            except self.ray.exceptions.RayActorError:  # died after its last batch: its results are in
+                continue
         self.store.end_run(self.run_id)
         return self.failed
 
