@@ -132,24 +132,30 @@ def _kill_one_worker_when_cells_land(run_dir: Path, seen: dict) -> None:
             return
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_runs_nothing_twice(cluster, analytic, tmp_path):
-    config, local = analytic
+def kill_a_worker_mid_run(config, local: Path, output: Path) -> None:
+    """Run on Ray while a worker is SIGKILLed after the first cells land; the store must equal the local one."""
     seen: dict = {}
-    killer = threading.Thread(target=_kill_one_worker_when_cells_land, args=(tmp_path / "ray", seen))
+    killer = threading.Thread(target=_kill_one_worker_when_cells_land, args=(output, seen))
     killer.start()
     try:
-        summary = run(on_ray(config, tmp_path / "ray"), progress=False)
+        summary = run(on_ray(config, output), progress=False)
     finally:
         killer.join()
-    assert 2 <= seen["done"] < 36, seen  # killed mid-run
-    assert summary.ran == 36 and summary.failed == 0
-    assert_same_store(local, tmp_path / "ray")
-    (account,) = meta(tmp_path / "ray")["executor"].values()
+    total = config.cell_count
+    assert 2 <= seen["done"] < total, seen  # killed mid-run
+    assert summary.ran == total and summary.failed == 0
+    assert_same_store(local, output)
+    (account,) = meta(output)["executor"].values()
     assert account["workers_lost"] == 1 and account["batches_retried"] >= 1
     # a replacement was started; it joins the account if it loaded the model before the others finished
     assert seen["pid"] in {w["pid"] for w in account["workers"]} and len(account["workers"]) in (2, 3)
-    frame = bench.load_results(tmp_path / "ray")
-    assert frame.cell_id.is_unique and len(frame) == 36
+    frame = bench.load_results(output)
+    assert frame.cell_id.is_unique and len(frame) == total
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_runs_nothing_twice(cluster, analytic, tmp_path):
+    config, local = analytic
+    kill_a_worker_mid_run(config, local, tmp_path / "ray")
 
 
 def test_a_killed_driver_resumes_from_the_store(cluster, analytic, tmp_path):
@@ -179,16 +185,31 @@ def test_a_killed_driver_resumes_from_the_store(cluster, analytic, tmp_path):
     assert_same_store(local, tmp_path / "ray")
 
 
-def test_tiny_random_sd_on_ray_equals_the_local_run(cluster, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory):
+    """A tiny random Stable Diffusion benchmark and its local run.
+
+    On a CPU, float sums depend on the intra-op thread count: a worker computes with its CPU share (1
+    here), so the local run it must equal bit for bit uses as many threads.
+    """
+    root = tmp_path_factory.mktemp("sd")
     model = {"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"}
-    config = load_config(write_config(tmp_path / "sd.yaml", model=model, prompts=["a photo of a cat"],
-                                      seeds=[1, 2], steps=[3], size=[64, 64], batch_size=2,
+    config = load_config(write_config(root / "sd.yaml", model=model, prompts=["a photo of a cat"],
+                                      seeds=[1, 2, 3, 4], steps=[3], size=[64, 64], batch_size=2,
                                       samplers=["Euler a", "DPM++ 2M Karras", "DDIM", "UniPC"]))
-    # on a CPU, float sums depend on the intra-op thread count: a worker uses its CPU share (1 here), so
-    # the local run that it must equal bit for bit uses as many
     with torch_threads(1):
         run(config, progress=False)
+    return config, config.output
+
+
+def test_tiny_random_sd_on_ray_equals_the_local_run(cluster, tiny_sd, tmp_path):
+    config, local = tiny_sd
     summary = run(on_ray(config, tmp_path / "ray"), progress=False)
-    assert summary.ran == 8 and summary.failed == 0
-    assert_same_store(config.output, tmp_path / "ray")
+    assert summary.ran == 16 and summary.failed == 0
+    assert_same_store(local, tmp_path / "ray")
     assert any("random weights" in w for w in meta(tmp_path / "ray")["warnings"])
+
+
+def test_tiny_random_sd_with_a_worker_killed_mid_run(cluster, tiny_sd, tmp_path):
+    config, local = tiny_sd
+    kill_a_worker_mid_run(config, local, tmp_path / "ray")
