@@ -11,7 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun cells that are already finished")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
-    parser.add_argument("--executor", choices=("local", "ray"),
+    from bench.executors import EXECUTORS  # names only: no torch, no ray
+
+    parser.add_argument("--executor", choices=tuple(EXECUTORS),
                         help="where batches run (overrides the file's executor:); ray: one actor per GPU")
     parser.add_argument("--address", help="the Ray cluster: auto (the running one) or ray://host:10001 "
                                           "(default: start a local Ray); implies --executor ray")
