@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from bench import executors
 from bench.errors import ConfigError, ConfigErrors
 from bench.metrics import quality_settings
 from bench.metrics import settings as metric_settings
@@ -42,6 +43,7 @@ class Config:
     reference: Any = None  # bench.metrics.settings.ReferenceSettings
     quality: Any = None  # bench.metrics.quality_settings.QualitySettings (None: the published defaults)
     offline: bool = field(default=False, compare=False)  # `bench run --offline`: metric weights from the cache only
+    executor: Any = None  # bench.executors.ExecutorSettings; None: the local executor
     source: Path | None = field(default=None, compare=False)
     check: dict[str, Any] = field(default_factory=dict, compare=False)  # `bench check` tolerances
     report: dict[str, Any] | None = field(default=None, compare=False)  # the report's objective (reports.objective)
@@ -245,6 +247,9 @@ SETTINGS: dict[str, Field] = {
                      "models and references of hps, pick_score, lpips, fid, kid: {hps: {weights: file}, "
                      "pick_score: {model: repo or folder}, lpips: {net: alex}, fid: {reference: folder | "
                      "stats.npz | sampler}}; weights come from the cache, else a download", quality_settings.SCHEMA),
+    "executor": Field("executor", executors.parse_executor, None,
+                      "where batches run: local (default) | {kind: ray, address: auto, gpus_per_worker: 1}; "
+                      "--executor / --address win", executors.SCHEMA),
     "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
                    "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
     "report": Field("report", _report, None, "the report's verdict: {objective: ode_error | clip_score | time | ..., "

@@ -139,6 +139,7 @@ MEASURES: tuple[Column, ...] = (
     Column("peak_mem_reserved_bytes", "int"), Column("peak_mem_kind", "text"), Column("image", "text"),
     Column("fingerprint", "json"), Column("random_weights", "bool"),
     Column("metrics", "json"), Column("notes", "json"), Column("run_id", "int"), Column("finished_at", "text"),
+    Column("worker", "text"),  # "host/device" of a distributed run's worker (bench.executors); local: NULL
 )
 #: the record's key and outcome, first in every row
 HEAD: tuple[Column, ...] = (Column("cell_id"), Column("status"), Column("error"))

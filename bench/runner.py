@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from bench import executors
 from bench.config import Config
 from bench.infotext import png_text
 from bench.matrix import Cell, batches, expand
@@ -46,17 +47,24 @@ def run(config: Config, force: bool = False, argv: list[str] | None = None,
         store.set_meta("report", config.report)  # the report's objective and constraints (reports.objective)
         store.set_meta("created", store.get_meta("created") or utc_now())
         bar = Progress(len(todo), stream or sys.stderr, enabled=progress)
-        failed = 0
-        for model_spec in config.models:
-            model_cells = [c for c in todo if c.model == model_spec]
-            if model_cells:
-                failed += run_model(config, model_spec, model_cells, store, bar, argv or [])
+        execute = executors.resolve((config.executor or executors.ExecutorSettings()).kind)
+        failed = execute(config, todo, store, bar, argv or [])
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
         try:
             export(store)
         finally:
             store.close()  # also when the export fails (a full disk): no connection left open
+
+
+def run_local(config: Config, cells: list[Cell], store: Store, bar: Progress, argv: list[str]) -> int:
+    """The local executor: each model loaded once in this process, its batches run in order."""
+    failed = 0
+    for model_spec in config.models:
+        model_cells = [c for c in cells if c.model == model_spec]
+        if model_cells:
+            failed += run_model(config, model_spec, model_cells, store, bar, argv)
+    return failed
 
 
 def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress,
@@ -146,7 +154,7 @@ def _add_warnings(store: Store, warnings: list[str]) -> None:
     store.set_meta("warnings", known + [w for w in warnings if w not in known])
 
 
-def _write(store: Store, outcome, run_id: int, model, measured: dict) -> None:
+def _write(store: Store, outcome, run_id: int, model, measured: dict, worker: str | None = None) -> None:
     cell = outcome.cell
     image_rel = None
     if outcome.image is not None:
@@ -159,7 +167,8 @@ def _write(store: Store, outcome, run_id: int, model, measured: dict) -> None:
         "sample_s_repeats": outcome.sample_repeats or None, **outcome.peak_mem, "image": image_rel,
         "fingerprint": fingerprint(outcome.latents),
         "random_weights": bool(getattr(model, "random_weights", False)),
-        "metrics": measured["metrics"], "notes": measured["notes"], "run_id": run_id, "finished_at": utc_now()})
+        "metrics": measured["metrics"], "notes": measured["notes"], "run_id": run_id, "finished_at": utc_now(),
+        "worker": worker})
 
 
 def fingerprint(latents) -> list[float] | None:

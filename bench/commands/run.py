@@ -11,6 +11,7 @@ from dataclasses import replace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bench.executors import EXECUTORS  # names only: no torch, no ray
     from bench.plan import MAX_CELLS
 
     parser.add_argument("config", help="the benchmark YAML file")
@@ -25,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="if another `bench run` is using the output folder, wait for it instead of refusing")
     parser.add_argument("--offline", action="store_true",
                         help="never touch the network: weights from the local cache only (as HF_HUB_OFFLINE=1)")
+    parser.add_argument("--executor", choices=tuple(EXECUTORS),
+                        help="where batches run (overrides the file's executor:); ray: one actor per GPU")
+    parser.add_argument("--address", help="the Ray cluster: auto (the running one) or ray://host:10001 "
+                                          "(default: start a local Ray); implies --executor ray")
 
 
 def _warn(lines: list[str]) -> None:
@@ -37,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from bench.plan import check_size, dry_run_lines
 
     config = load_config(args.config, output=args.output)
+    if args.executor or args.address:
+        from bench.executors import with_command_line
+
+        config = replace(config, executor=with_command_line(config.executor, args.executor, args.address))
     if args.offline:  # metrics read it from the config; huggingface_hub (SD loading) from the environment
         os.environ["HF_HUB_OFFLINE"] = "1"
         config = replace(config, offline=True)
