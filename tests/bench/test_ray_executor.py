@@ -27,7 +27,7 @@ from spine_helpers import write_config
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: what must be equal between two runs of one benchmark (times, memory, run ids and workers may differ)
 SAME = ("status", "error", "nfe", "fingerprint", "image", "batch_size")
 
