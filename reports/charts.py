@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -296,7 +297,7 @@ def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[
                    "Dashed: the Pareto front (nothing is both faster and better); hollow points are not ranked. "
                    + front_text(summary, spec))
         plans.append((f"quality_{spec.name}", f"Quality vs time: {spec.label}", caption,
-                      lambda spec=spec: quality_vs_time(summary, colours, spec, random_weights)))
+                      partial(quality_vs_time, summary, colours, spec, random_weights)))
     if "cuda" in memory_kind:  # otherwise memory is not per cell: the page says so in one sentence
         plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
                       lambda: peak_memory(summary, colours)))

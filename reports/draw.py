@@ -16,8 +16,12 @@ MUTED: Colour = (90, 90, 90)
 WARN: Colour = (170, 20, 20)
 
 
+#: a loaded font: a TrueType face, or Pillow's built-in one where none is installed
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
 @lru_cache(maxsize=16)
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font(size: int, bold: bool = False) -> Font:
     """DejaVu Sans from matplotlib's data folder, else Pillow's own scalable default."""
     import matplotlib
 
@@ -28,16 +32,16 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.Im
     return ImageFont.load_default(size)
 
 
-def text_width(text: str, fnt: ImageFont.ImageFont) -> float:
+def text_width(text: str, fnt: Font) -> float:
     return fnt.getlength(text)
 
 
-def line_height(fnt: ImageFont.ImageFont) -> int:
-    ascent, descent = fnt.getmetrics()  # type: ignore[attr-defined]  # FreeTypeFont has it
+def line_height(fnt: Font) -> int:
+    ascent, descent = fnt.getmetrics()  # type: ignore[union-attr]  # the built-in font at a size is a FreeTypeFont
     return ascent + descent + 2
 
 
-def _split_long_word(word: str, fnt: ImageFont.ImageFont, width: float) -> list[str]:
+def _split_long_word(word: str, fnt: Font, width: float) -> list[str]:
     parts, current = [], ""
     for ch in word:
         if current and text_width(current + ch, fnt) > width:
@@ -48,7 +52,7 @@ def _split_long_word(word: str, fnt: ImageFont.ImageFont, width: float) -> list[
     return parts + [current] if current else parts
 
 
-def wrap(text: str, fnt: ImageFont.ImageFont, width: float, max_lines: int | None = None) -> list[str]:
+def wrap(text: str, fnt: Font, width: float, max_lines: int | None = None) -> list[str]:
     """Greedy word wrap to `width` pixels; words longer than a line are cut; overflow ends with '…'."""
     lines: list[str] = []
     for paragraph in str(text).splitlines() or [""]:
@@ -74,7 +78,7 @@ def wrap(text: str, fnt: ImageFont.ImageFont, width: float, max_lines: int | Non
 
 
 def draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], box: tuple[int, int, int, int],
-               fnt: ImageFont.ImageFont, fill: Colour = INK, align: str = "center",
+               fnt: Font, fill: Colour = INK, align: str = "center",
                valign: str = "middle") -> None:
     """Draw pre-wrapped lines inside box (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box

@@ -128,7 +128,7 @@ class _Painter:
         self.col_h = max((len(c) for c in self.col_lines), default=1) * draw.line_height(self.label) + 10
         self.title = [(draw.wrap(t, self.title_font if k == "bold" else self.label, self.width - 20, 4), k)
                       for t, k in title_lines]
-        self.title_h = 10 + sum(len(ls) * draw.line_height(self.title_font) for ls, _ in self.title)
+        self.title_h = 10 + sum(len(lines) * draw.line_height(self.title_font) for lines, _ in self.title)
         self.top = self.title_h + self.col_h
         self.height = self.top + n_rows * self.cell_h + layout.gap
         self.image = Image.new("RGB", (self.width, self.height), (255, 255, 255))
@@ -213,7 +213,7 @@ def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str,
                      out_dir: Path, layout: Layout, metric: MetricSpec | None, axes: Axes) -> list[GridPage]:
     random_weights = bool(group["random_weights"].any()) if "random_weights" in group else False
     row_values, col_values = ordered_values(group, spec.rows), ordered_values(group, spec.cols)
-    lookup = {}
+    lookup: dict[tuple, pd.Series] = {}
     for _, cell in group.iterrows():
         lookup.setdefault((cell[spec.rows], cell[spec.cols]), cell)
     row_chunks, col_chunks = _chunks(row_values, layout.max_rows), _chunks(col_values, layout.max_cols)
