@@ -37,7 +37,8 @@ def synthetic_run(run_dir: Path, n_samplers: int) -> int:
     """Write the store and images; returns the number of cells."""
     import numpy as np
 
-    from bench.pnginfo import format_parameters, write_png
+    from bench.infotext import Infotext, format_infotext
+    from bench.pnginfo import write_png
     from bench.store import Store
 
     rng = random.Random(0)
@@ -70,7 +71,7 @@ def synthetic_run(run_dir: Path, n_samplers: int) -> int:
                         pixels = np.full((16, 16, 3), (s * 8) % 256, dtype=np.uint8)
                         pixels[4:12, 4:12] = (255, (p * 30) % 256, seed * 50)
                         fields = {"Steps": steps, "Sampler": name, "Seed": seed, "CFG scale": 7}
-                        write_png(run_dir / image, pixels, format_parameters(prompt, "", fields))
+                        write_png(run_dir / image, pixels, format_infotext(Infotext(prompt, "", fields)))
                         row.update(nfe=steps * (1 + s % 2), sample_s=t, total_s=t + 0.0001,
                                    sample_s_repeats=[t], peak_mem_bytes=800_000_000,
                                    peak_mem_kind="cpu_peak_rss_process", image=image,
