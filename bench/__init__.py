@@ -1,4 +1,5 @@
 """samplerbench: benchmark and compare diffusion samplers (time, memory, quality)."""
+
 from __future__ import annotations
 
 __all__ = ["__version__", "load_results"]

@@ -8,6 +8,7 @@ Pure pandas/numpy over `bench.load_results(run_dir)`, for the reports and `bench
 - `convergence_orders`: the slope p of log(error) = c - p log(steps), fitted by least squares on the
   geometric means per step count: about 1 for Euler, 2 for Heun or DPM++ 2M when the ODE is smooth.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -28,8 +29,9 @@ def group_axes() -> list[str]:
     return [a.column.name for a in record.AXES.values() if a.batch]
 
 
-def bootstrap_interval(values: Sequence[float] | np.ndarray, n_boot: int = 2000, level: float = 0.95,
-                       seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(
+    values: Sequence[float] | np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean; (nan, nan) for fewer than two values."""
     data = np.asarray(values, dtype=np.float64)
     if data.size < 2:
@@ -66,9 +68,14 @@ def _values(rows: pd.DataFrame, metric: str) -> np.ndarray:
     return rows[metric].dropna().to_numpy(dtype=np.float64)
 
 
-def metric_summary(frame: pd.DataFrame, metrics: Iterable[str] | None = None,
-                   by: Iterable[str] | None = None, n_boot: int = 2000, level: float = 0.95,
-                   seed: int = 0) -> pd.DataFrame:
+def metric_summary(
+    frame: pd.DataFrame,
+    metrics: Iterable[str] | None = None,
+    by: Iterable[str] | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per (group, metric): n, mean, lo, hi (bootstrap `level` interval of the mean).
 
     Only cells with status ok count. The same `seed` is used for every group: results do not depend
@@ -102,8 +109,9 @@ def fit_order(steps: Sequence[float], errors: Sequence[float]) -> float:
     return float(-slope)
 
 
-def convergence_orders(frame: pd.DataFrame, metric: str = "ode_error", by: Iterable[str] | None = None,
-                       steps: Iterable[int] | None = None) -> pd.DataFrame:
+def convergence_orders(
+    frame: pd.DataFrame, metric: str = "ode_error", by: Iterable[str] | None = None, steps: Iterable[int] | None = None
+) -> pd.DataFrame:
     """Fitted order per sampler (and varying axis) over the given step counts (default: all)."""
     keys = [k for k in grouping(frame, by) if k != "steps"]
     columns = [*keys, "order", "points", "first", "last"]
@@ -115,6 +123,7 @@ def convergence_orders(frame: pd.DataFrame, metric: str = "ode_error", by: Itera
         group = group if isinstance(group, tuple) else (group,)
         logs = np.log(part[metric].clip(lower=1e-300)).groupby(part["steps"]).mean()
         geo = np.exp(logs)
-        rows.append((*group, fit_order(geo.index, geo.to_numpy()), int(len(geo)),
-                     float(geo.iloc[0]), float(geo.iloc[-1])))
+        rows.append(
+            (*group, fit_order(geo.index, geo.to_numpy()), int(len(geo)), float(geo.iloc[0]), float(geo.iloc[-1]))
+        )
     return pd.DataFrame(rows, columns=columns)

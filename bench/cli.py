@@ -6,6 +6,7 @@ A `UserError` anywhere prints one line and exits 2, never a traceback. The modul
 first tenth of a second is one line too; only the interpreter's own start-up, before any of this code
 runs, is out of reach.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Honest clocks: CUDA synchronised around every timed stage; peak memory per cell."""
+
 from __future__ import annotations
 
 import resource
@@ -33,9 +34,14 @@ def reset_peak_memory(device: torch.device) -> None:
 def peak_memory(device: torch.device) -> dict[str, int | str | None]:
     """Peak memory since the reset: CUDA max allocated and reserved, else the process's peak RSS."""
     if device.type == "cuda":
-        return {"peak_mem_bytes": int(torch.cuda.max_memory_allocated(device)),
-                "peak_mem_reserved_bytes": int(torch.cuda.max_memory_reserved(device)),
-                "peak_mem_kind": "cuda_max_allocated"}
+        return {
+            "peak_mem_bytes": int(torch.cuda.max_memory_allocated(device)),
+            "peak_mem_reserved_bytes": int(torch.cuda.max_memory_reserved(device)),
+            "peak_mem_kind": "cuda_max_allocated",
+        }
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"peak_mem_bytes": int(peak if sys.platform == "darwin" else peak * 1024),
-            "peak_mem_reserved_bytes": None, "peak_mem_kind": "cpu_peak_rss_process"}
+    return {
+        "peak_mem_bytes": int(peak if sys.platform == "darwin" else peak * 1024),
+        "peak_mem_reserved_bytes": None,
+        "peak_mem_kind": "cpu_peak_rss_process",
+    }

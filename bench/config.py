@@ -5,6 +5,7 @@ declarations in `bench.record`, the run settings from `SETTINGS`, so the validat
 `bench schema` cannot drift apart. Unknown keys are errors: a typo silently ignored would corrupt a
 study. Every error of a file is reported at once. Any axis key given as a list is an axis.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -130,8 +131,9 @@ def _sampler(v: Any, p: tuple, w: Where) -> SamplerChoice:
             raise w.error(p + (unknown[0],), "a function: sampler takes only function:, schedule: and label:")
         texts = {k: as_str(v[k], p + (k,), w, allow_empty=False) for k in ("function", "schedule", "label") if k in v}
         try:
-            spec = samplers.user_sampler(texts["function"], texts.get("schedule"), texts.get("label"),
-                                         Path(w.file).resolve().parent)
+            spec = samplers.user_sampler(
+                texts["function"], texts.get("schedule"), texts.get("label"), Path(w.file).resolve().parent
+            )
         except samplers.SamplerError as exc:
             raise w.error(p + (getattr(exc, "key", None) or "function",), str(exc)) from None
         return SamplerChoice(texts.get("label", texts["function"]), spec)
@@ -160,8 +162,11 @@ def _samplers(v: Any, p: tuple, w: Where) -> tuple[SamplerChoice, ...]:
     for i, choice in enumerate(choices):
         if choice.spec.id in seen:
             first = choices[seen[choice.spec.id]].written
-            raise w.error(p + (i,), f"{choice.written!r} is the same sampler ({choice.spec.id}) as "
-                                    f"samplers[{seen[choice.spec.id]}] {first!r}")
+            raise w.error(
+                p + (i,),
+                f"{choice.written!r} is the same sampler ({choice.spec.id}) as "
+                f"samplers[{seen[choice.spec.id]}] {first!r}",
+            )
         seen[choice.spec.id] = i
     return choices
 
@@ -173,6 +178,7 @@ def _unique(parse: Parser) -> Parser:
             if item in values[:i]:
                 raise w.error(p + (i,), f"duplicate value {item!r}")
         return values
+
     return check
 
 
@@ -204,11 +210,13 @@ def parse_models(v: Any, p: tuple, w: Where) -> tuple[ModelSpec, ...]:
     seen: dict[str, int] = {}
     for i, model in enumerate(models):
         if model.label in seen:
-            raise w.error(p + (i,), f"two models are labelled {model.label!r} (model[{seen[model.label]}] and "
-                                    f"model[{i}]); give one of them label:")
+            raise w.error(
+                p + (i,),
+                f"two models are labelled {model.label!r} (model[{seen[model.label]}] and "
+                f"model[{i}]); give one of them label:",
+            )
         seen[model.label] = i
     return models
-
 
 
 parse_negative_prompts = _list_of(as_str)
@@ -224,36 +232,90 @@ _INT1 = {"type": "integer", "minimum": 1}
 
 #: the run settings; the axes' keys come from bench.record.AXES
 SETTINGS: dict[str, Field] = {
-    "name": Field("name", lambda v, p, w: as_str(v, p, w, allow_empty=False), None,
-                  "benchmark name (default: the file name)", _STR),
-    "repeats": Field("repeats", lambda v, p, w: as_int(v, p, w, minimum=1), 1,
-                     "timing repeats per cell (all kept; the median is reported)", _INT1),
-    "batch_size": Field("batch_size", lambda v, p, w: as_int(v, p, w, minimum=1), 4,
-                        "seeds run together in one batch (on the analytic model images do not depend on it)",
-                        _INT1),
-    "output": Field("output", lambda v, p, w: as_str(v, p, w, allow_empty=False), None,
-                    "run directory, relative to this file (default: runs/<name>)", _STR),
-    "metrics": Field("metrics", metric_settings.parse_metrics, None,
-                     "quality metrics (default per model: analytic -> ode_error, alignment, fidelity, "
-                     "coverage; others -> clip_score); see bench.metrics", metric_settings.SCHEMAS["metrics"]),
-    "clip": Field("clip", metric_settings.parse_clip, None,
-                  "clip_score's open_clip model: {model: ViT-B-32, pretrained: openai | path/to/weights "
-                  "file}; weights come from that file or the local cache, never the network",
-                  metric_settings.SCHEMAS["clip"]),
-    "reference": Field("reference", metric_settings.parse_reference, None,
-                       "reference of ref_rmse/ref_psnr on non-analytic models: {sampler: Heun Karras, "
-                       "steps: 200} (deterministic)", metric_settings.SCHEMAS["reference"]),
-    "quality": Field("quality", quality_settings.parse_quality, None,
-                     "models and references of hps, pick_score, lpips, fid, kid: {hps: {weights: file}, "
-                     "pick_score: {model: repo or folder}, lpips: {net: alex}, fid: {reference: folder | "
-                     "stats.npz | sampler}}; weights come from the cache, else a download", quality_settings.SCHEMA),
-    "executor": Field("executor", executors.parse_executor, None,
-                      "where batches run: local (default) | {kind: ray, address: auto, gpus_per_worker: 1}; "
-                      "--executor / --address win", executors.SCHEMA),
-    "check": Field("check", _check, {}, "tolerances for `bench check`: time, memory, quality, drift, "
-                   "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})", {"type": "object"}),
-    "report": Field("report", _report, None, "the report's verdict: {objective: ode_error | clip_score | time | ..., "
-                    "constraints: {alignment: \">= 0.95\"}} (default: the model's main metric)", {"type": "object"}),
+    "name": Field(
+        "name",
+        lambda v, p, w: as_str(v, p, w, allow_empty=False),
+        None,
+        "benchmark name (default: the file name)",
+        _STR,
+    ),
+    "repeats": Field(
+        "repeats",
+        lambda v, p, w: as_int(v, p, w, minimum=1),
+        1,
+        "timing repeats per cell (all kept; the median is reported)",
+        _INT1,
+    ),
+    "batch_size": Field(
+        "batch_size",
+        lambda v, p, w: as_int(v, p, w, minimum=1),
+        4,
+        "seeds run together in one batch (on the analytic model images do not depend on it)",
+        _INT1,
+    ),
+    "output": Field(
+        "output",
+        lambda v, p, w: as_str(v, p, w, allow_empty=False),
+        None,
+        "run directory, relative to this file (default: runs/<name>)",
+        _STR,
+    ),
+    "metrics": Field(
+        "metrics",
+        metric_settings.parse_metrics,
+        None,
+        "quality metrics (default per model: analytic -> ode_error, alignment, fidelity, "
+        "coverage; others -> clip_score); see bench.metrics",
+        metric_settings.SCHEMAS["metrics"],
+    ),
+    "clip": Field(
+        "clip",
+        metric_settings.parse_clip,
+        None,
+        "clip_score's open_clip model: {model: ViT-B-32, pretrained: openai | path/to/weights "
+        "file}; weights come from that file or the local cache, never the network",
+        metric_settings.SCHEMAS["clip"],
+    ),
+    "reference": Field(
+        "reference",
+        metric_settings.parse_reference,
+        None,
+        "reference of ref_rmse/ref_psnr on non-analytic models: {sampler: Heun Karras, steps: 200} (deterministic)",
+        metric_settings.SCHEMAS["reference"],
+    ),
+    "quality": Field(
+        "quality",
+        quality_settings.parse_quality,
+        None,
+        "models and references of hps, pick_score, lpips, fid, kid: {hps: {weights: file}, "
+        "pick_score: {model: repo or folder}, lpips: {net: alex}, fid: {reference: folder | "
+        "stats.npz | sampler}}; weights come from the cache, else a download",
+        quality_settings.SCHEMA,
+    ),
+    "executor": Field(
+        "executor",
+        executors.parse_executor,
+        None,
+        "where batches run: local (default) | {kind: ray, address: auto, gpus_per_worker: 1}; "
+        "--executor / --address win",
+        executors.SCHEMA,
+    ),
+    "check": Field(
+        "check",
+        _check,
+        {},
+        "tolerances for `bench check`: time, memory, quality, drift, "
+        "normalise, strict, alpha (e.g. {time: off, drift: 0.0001})",
+        {"type": "object"},
+    ),
+    "report": Field(
+        "report",
+        _report,
+        None,
+        "the report's verdict: {objective: ode_error | clip_score | time | ..., "
+        'constraints: {alignment: ">= 0.95"}} (default: the model\'s main metric)',
+        {"type": "object"},
+    ),
 }
 
 
@@ -261,8 +323,10 @@ def fields() -> dict[str, Field]:
     """Every key of the benchmark file: the axes declared in bench.record, then the run settings."""
     from bench import record
 
-    axes = {a.key: Field(a.name, a.parser(), None if a.default is record.REQUIRED else a.default, a.help,
-                         a.schema) for a in record.AXES.values()}
+    axes = {
+        a.key: Field(a.name, a.parser(), None if a.default is record.REQUIRED else a.default, a.help, a.schema)
+        for a in record.AXES.values()
+    }
     return {"name": SETTINGS["name"], **axes, **{k: f for k, f in SETTINGS.items() if k != "name"}}
 
 
@@ -335,7 +399,8 @@ def json_schema() -> dict:
         "type": "object",
         "additionalProperties": False,
         "required": list(required_keys()),
-        "properties": {key: {**f.schema, "description": f.help,
-                             **({"default": f.default} if f.default is not None else {})}
-                       for key, f in fields().items()},
+        "properties": {
+            key: {**f.schema, "description": f.help, **({"default": f.default} if f.default is not None else {})}
+            for key, f in fields().items()
+        },
     }

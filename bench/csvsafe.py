@@ -4,6 +4,7 @@ A prompt such as `=HYPERLINK(...)` opened from results.csv in Excel, LibreOffice
 be a live formula (OWASP "CSV injection"). The apostrophe is the spreadsheets' own "this is text" mark.
 Only results.csv is escaped: results.parquet, the SQLite store and `load_results` keep the raw values.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -9,6 +9,7 @@ generators and Brownian trees seeded per image by `derive_seed`, reproduced in t
 Stable Diffusion 1.x/2.x with epsilon prediction only; an image made in a batch of several may differ from
 the script's (batch 1) by a pixel level: see docs/samplers.md.
 """
+
 from __future__ import annotations
 
 import math
@@ -90,7 +91,7 @@ noise = torch.randn((unet.config.in_channels, HEIGHT // scale, WIDTH // scale),
                     generator=torch.Generator().manual_seed(SEED))[None].to(DEVICE)
 ''')
 
-_K = Template('''
+_K = Template("""
 # -- the sampler: k-diffusion's sample_$function on samplerbench's noise levels --------------------------------
 import k_diffusion  # noqa: E402
 
@@ -111,19 +112,19 @@ $noise_sampler
 with torch.no_grad(), torch.random.fork_rng(devices=[]):
     torch.manual_seed(derive_seed(SEED, "churn"))  # only the churn of euler/heun/dpm_2 draws from it
     latents = k_diffusion.sampling.sample_$function(denoiser, x, $args, disable=True, **OPTIONS)
-''')
+""")
 
 _NOISE = {
-    "ancestral": '''generator = torch.Generator().manual_seed(derive_seed(SEED, "ancestral"))
+    "ancestral": """generator = torch.Generator().manual_seed(derive_seed(SEED, "ancestral"))
 OPTIONS["noise_sampler"] = lambda sigma, sigma_next: torch.randn(
-    x.shape[1:], generator=generator, dtype=torch.float32)[None].to(DEVICE)''',
-    "brownian": '''positive = sigmas[sigmas > 0].cpu()
+    x.shape[1:], generator=generator, dtype=torch.float32)[None].to(DEVICE)""",
+    "brownian": """positive = sigmas[sigmas > 0].cpu()
 tree = k_diffusion.sampling.BrownianTreeNoiseSampler(x.cpu(), positive.min(), positive.max(),
                                                      seed=[derive_seed(SEED, "brownian")])
-OPTIONS["noise_sampler"] = lambda sigma, sigma_next: tree(sigma.cpu(), sigma_next.cpu()).to(DEVICE)''',
+OPTIONS["noise_sampler"] = lambda sigma, sigma_next: tree(sigma.cpu(), sigma_next.cpu()).to(DEVICE)""",
 }
 
-_DIFFUSERS = Template('''
+_DIFFUSERS = Template("""
 # -- the sampler: diffusers' ${cls}Scheduler, as samplerbench ran it -------------------------------------------
 import diffusers  # noqa: E402
 
@@ -136,14 +137,14 @@ latents = noise * scheduler.init_noise_sigma
 for t in scheduler.timesteps:
     out = eps(scheduler.scale_model_input(latents, t), torch.full((1,), float(t), device=DEVICE))
     latents = scheduler.step(out, t, latents, **step_kwargs).prev_sample
-''')
+""")
 
-_TAIL = '''
+_TAIL = """
 with torch.no_grad():
     image = vae.decode(latents.to(DTYPE) / vae.config.scaling_factor).sample
 image = ((image.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
 Image.fromarray(np.ascontiguousarray(image)).save(sys.argv[1] if len(sys.argv) > 1 else "out.png")
-'''
+"""
 
 
 def load_code(identity: dict[str, Any]) -> str:
@@ -153,27 +154,41 @@ def load_code(identity: dict[str, Any]) -> str:
     if str(identity.get("arch", "")).endswith("xl"):
         raise UserError("export --to diffusers: SDXL is not exported (its pooled and size conditioning)")
     if "arch" in identity:
-        return (f"    # random weights exist only in samplerbench: its builder makes the same ones from the seed\n"
-                f"    from bench.models.sd_build import build_random\n"
-                f"    from bench.models.sd_configs import get_arch\n\n"
-                f"    parts = build_random(get_arch({identity['arch']!r}), {int(identity.get('seed', 0))}, DTYPE)\n"
-                f"    return (parts.unet, parts.vae, parts.text_encoders[0], parts.tokenizers[0],\n"
-                f"            dict(parts.scheduler_config))\n")
+        return (
+            f"    # random weights exist only in samplerbench: its builder makes the same ones from the seed\n"
+            f"    from bench.models.sd_build import build_random\n"
+            f"    from bench.models.sd_configs import get_arch\n\n"
+            f"    parts = build_random(get_arch({identity['arch']!r}), {int(identity.get('seed', 0))}, DTYPE)\n"
+            f"    return (parts.unet, parts.vae, parts.text_encoders[0], parts.tokenizers[0],\n"
+            f"            dict(parts.scheduler_config))\n"
+        )
     source = str(identity["source"])
     loader = "from_single_file" if source.endswith((".safetensors", ".ckpt")) else "from_pretrained"
-    return (f"    from diffusers import StableDiffusionPipeline\n\n"
-            f"    pipe = StableDiffusionPipeline.{loader}({source!r}, torch_dtype=DTYPE)\n"
-            f"    return pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer, dict(pipe.scheduler.config)\n")
+    return (
+        f"    from diffusers import StableDiffusionPipeline\n\n"
+        f"    pipe = StableDiffusionPipeline.{loader}({source!r}, torch_dtype=DTYPE)\n"
+        f"    return pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer, dict(pipe.scheduler.config)\n"
+    )
 
 
 def script(cell, identity: dict[str, Any]) -> str:
     """The script for `cell` (prompt, seed, sampler spec, ...) on the model of `identity` (its stored identity)."""
     spec = cell.sampler.spec
     head = _HEAD.substitute(
-        cell_id=cell.id, label=spec.label or spec.id, sampler_id=spec.id, steps=cell.steps, cfg=float(cell.cfg_scale),
-        seed=cell.seed, width=cell.width, height=cell.height, prompt=repr(cell.prompt),
-        negative=repr(cell.negative_prompt), clip_skip=cell.clip_skip, dtype=identity.get("dtype", "float32"),
-        load=load_code(identity))
+        cell_id=cell.id,
+        label=spec.label or spec.id,
+        sampler_id=spec.id,
+        steps=cell.steps,
+        cfg=float(cell.cfg_scale),
+        seed=cell.seed,
+        width=cell.width,
+        height=cell.height,
+        prompt=repr(cell.prompt),
+        negative=repr(cell.negative_prompt),
+        clip_skip=cell.clip_skip,
+        dtype=identity.get("dtype", "float32"),
+        load=load_code(identity),
+    )
     sampler = _k_part(spec, cell.steps) if spec.family == "k" else _diffusers_part(spec, cell)
     return head + sampler + _TAIL
 
@@ -199,8 +214,14 @@ def _k_part(spec, steps: int) -> str:
         kind = kdiffusion.NOISE_KIND.get(spec.algorithm)
         if spec.algorithm in kdiffusion.LONE_DENOISING_STEP and len(sigmas) == 2:
             raise UserError(f"export --to diffusers: {spec.id} at one step is a plain denoising step; not exported")
-    return _K.substitute(function=spec.algorithm, sigmas=repr(sigmas), options=_literal(kwargs), start=start,
-                         noise_sampler=_NOISE.get(kind, "") if kind else "", args=args)
+    return _K.substitute(
+        function=spec.algorithm,
+        sigmas=repr(sigmas),
+        options=_literal(kwargs),
+        start=start,
+        noise_sampler=_NOISE.get(kind, "") if kind else "",
+        args=args,
+    )
 
 
 def _diffusers_part(spec, cell) -> str:
@@ -217,8 +238,9 @@ def _diffusers_part(spec, cell) -> str:
     targets = algo.options if algo is not None else {}
     step_kwargs = {k: v for k, v in options.items() if k in targets and targets[k].target == "step"}
     takes_generator = "generator" in inspect.signature(scheduler_class(spec.algorithm).step).parameters
-    return _DIFFUSERS.substitute(cls=spec.algorithm, config=_literal(config), step_kwargs=repr(step_kwargs),
-                                 takes_generator=takes_generator)
+    return _DIFFUSERS.substitute(
+        cls=spec.algorithm, config=_literal(config), step_kwargs=repr(step_kwargs), takes_generator=takes_generator
+    )
 
 
 def _literal(value: Any) -> str:

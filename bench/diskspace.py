@@ -4,6 +4,7 @@ Each cell's PNG and row are written in that order and the row is one SQLite tran
 that fails leaves the store consistent (the cell is simply not finished); the message says what to
 free, and running again resumes.
 """
+
 from __future__ import annotations
 
 import errno
@@ -53,8 +54,7 @@ def disk_full_line(folder: Path, needed: int | None) -> str:
     free = free_bytes(folder)
     have = f" ({human(free)} free)" if free is not None else ""
     want = f"; the rest of the run needs about {human(needed)}" if needed else ""
-    return (f"disk full in {folder}{have}{want}. Finished cells are saved; free some space and run again "
-            "to resume")
+    return f"disk full in {folder}{have}{want}. Finished cells are saved; free some space and run again to resume"
 
 
 def os_error_line(exc: OSError) -> str:

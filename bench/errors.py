@@ -1,4 +1,5 @@
 """User-facing errors: the CLI prints their one-line message and exits 2, never a traceback."""
+
 from __future__ import annotations
 
 
@@ -12,8 +13,7 @@ class UserError(Exception):
 class ConfigError(UserError):
     """A config error located in a file: names the file, the key path and the line."""
 
-    def __init__(self, message: str, file: str | None = None, key: str | None = None,
-                 line: int | None = None) -> None:
+    def __init__(self, message: str, file: str | None = None, key: str | None = None, line: int | None = None) -> None:
         self.file, self.key, self.line, self.detail = file, key, line, message
         where = ":".join(str(p) for p in (file, line) if p is not None)
         location = f"{where}: " if where else ""

@@ -1,4 +1,5 @@
 """Failed cells, grouped by the first line of their error, for the end of `bench run`."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

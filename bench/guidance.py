@@ -1,4 +1,5 @@
 """Classifier-free guidance over a model's eps, counting model evaluations (a CFG pair is one NFE)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -11,6 +11,7 @@ taken for the negative prompt are joined to the line before (CLIP tokenises a li
 the WebUI still sees the same prompt), and the exact text rides along as a `Prompt verbatim` field that
 this reader prefers. `parse_infotext(format_infotext(x)) == x` for every prompt, field and value.
 """
+
 from __future__ import annotations
 
 import json
@@ -109,7 +110,7 @@ def _read_lines(lines: list[str]) -> tuple[str, str]:
         line = line.strip()
         if line.startswith(NEGATIVE):
             negative = negative if negative is not None else []
-            line = line[len(NEGATIVE):].strip()
+            line = line[len(NEGATIVE) :].strip()
         (prompt if negative is None else negative).append(line)
     return "\n".join(prompt), "\n".join(negative or [])
 
@@ -127,6 +128,7 @@ def _fold(text: str) -> str:
 
 
 # -- a cell's infotext -------------------------------------------------------------------------------------
+
 
 def a1111_sampler(spec) -> tuple[str, str | None]:
     """(A1111 "Sampler", "Schedule type" or None) of a registered sampler.
@@ -154,9 +156,19 @@ def cell_infotext(cell) -> Infotext:
     fields: dict[str, Any] = {"Steps": cell.steps, "Sampler": sampler}
     if schedule is not None:
         fields["Schedule type"] = schedule
-    fields.update({"CFG scale": cell.cfg_scale, "Seed": cell.seed, "Size": f"{cell.width}x{cell.height}",
-                   "Model": cell.model.label, "Clip skip": cell.clip_skip, "RNG": "CPU",
-                   "Sampler id": spec.id, "Cell id": cell.id, "Version": "samplerbench"})
+    fields.update(
+        {
+            "CFG scale": cell.cfg_scale,
+            "Seed": cell.seed,
+            "Size": f"{cell.width}x{cell.height}",
+            "Model": cell.model.label,
+            "Clip skip": cell.clip_skip,
+            "RNG": "CPU",
+            "Sampler id": spec.id,
+            "Cell id": cell.id,
+            "Version": "samplerbench",
+        }
+    )
     noise = getattr(cell, "as_dict", {}).get("noise", "samplerbench")
     if noise != "samplerbench":  # the tool whose noise the image has (samplers/noise_conventions.py)
         fields["Noise convention"] = noise

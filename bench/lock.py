@@ -5,6 +5,7 @@ a line that names the holder, or waits for it with `--wait`. The kernel drops th
 exits, kill -9 included, so a stale lock file never blocks anyone. Readers never take it; they only ask
 whether a writer is active (bench.store_open).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -41,8 +42,10 @@ def run_lock(run_dir: str | Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if not wait:
-                raise UserError(f"{run_dir} is in use by another `bench run`{_holder(handle)}; wait for it to "
-                                "finish, or pass --wait to queue behind it") from None
+                raise UserError(
+                    f"{run_dir} is in use by another `bench run`{_holder(handle)}; wait for it to "
+                    "finish, or pass --wait to queue behind it"
+                ) from None
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()

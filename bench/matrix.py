@@ -3,6 +3,7 @@
 What a cell is — its axes, their columns and their part in the id — is declared in `bench.record`;
 a `Cell` is the values of those axes, with typed accessors for the built-in ones.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -142,4 +143,4 @@ def batches(cells: list[Cell], batch_size: int) -> Iterator[list[Cell]]:
         groups.setdefault(cell.group_key(), []).append(cell)
     for group in groups.values():
         for start in range(0, len(group), batch_size):
-            yield group[start:start + batch_size]
+            yield group[start : start + batch_size]

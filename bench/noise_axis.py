@@ -5,6 +5,7 @@ image is the one ComfyUI makes from the cell's workflow; `convention: [samplerbe
 them. The default, samplerbench, is left out of cell ids, so ids from before the key existed stay valid.
 The conventions are described in samplers/noise_conventions.py and docs/samplers.md.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,11 +14,22 @@ from bench.validate import Where, as_mapping, as_str
 from samplers.base import NOISE_CONVENTIONS
 
 DEFAULT = NOISE_CONVENTIONS[0]
-HELP = ("how the starting noise is scaled and a sampler's own noise seeded, as one tool does it: "
-        f"{{convention: {' | '.join(NOISE_CONVENTIONS)}}} (a list of conventions is an axis)")
-SCHEMA = {"type": "object", "additionalProperties": False, "properties": {"convention": {
-    "oneOf": [{"enum": list(NOISE_CONVENTIONS)},
-              {"type": "array", "items": {"enum": list(NOISE_CONVENTIONS)}, "minItems": 1}]}}}
+HELP = (
+    "how the starting noise is scaled and a sampler's own noise seeded, as one tool does it: "
+    f"{{convention: {' | '.join(NOISE_CONVENTIONS)}}} (a list of conventions is an axis)"
+)
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "convention": {
+            "oneOf": [
+                {"enum": list(NOISE_CONVENTIONS)},
+                {"type": "array", "items": {"enum": list(NOISE_CONVENTIONS)}, "minItems": 1},
+            ]
+        }
+    },
+}
 
 
 def parse_noise(value: Any, path: tuple, where: Where) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ probability-flow ODE solved to 1e-10 (`bench.metrics.ode_reference`), the RMS er
 seeds, and p fitted in error ~ C steps^-p (`bench.aggregate.fit_order`). The model runs in float64 so that
 fourth-order samplers do not meet float32 rounding before 320 steps.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,9 @@ class Measured:
 class OrderBench:
     """The analytic model, its noise and its exact references, built once for many samplers."""
 
-    def __init__(self, prompt: str = PROMPT, size: int = SIZE, seeds: tuple[int, ...] = SEEDS,
-                 schedule: str = "karras") -> None:
+    def __init__(
+        self, prompt: str = PROMPT, size: int = SIZE, seeds: tuple[int, ...] = SEEDS, schedule: str = "karras"
+    ) -> None:
         import torch
 
         from bench.guidance import GuidedEps
@@ -48,8 +50,9 @@ class OrderBench:
         import samplers
 
         spec = samplers.resolve(name, self.schedule)
-        task = samplers.SampleTask(self.guided, self.model.alphas_cumprod, self.noise, steps, self.seeds,
-                                   eps_pair=self.guided.with_uncond)
+        task = samplers.SampleTask(
+            self.guided, self.model.alphas_cumprod, self.noise, steps, self.seeds, eps_pair=self.guided.with_uncond
+        )
         out = samplers.sample(spec, task).reshape(len(self.seeds), -1).double()
         rms = ((out - self.reference) ** 2).mean(dim=1).sqrt().tolist()
         return math.exp(sum(math.log(max(r, 1e-300)) for r in rms) / len(rms))

@@ -5,6 +5,7 @@ refused in milliseconds instead of taking minutes and gigabytes to expand. `--dr
 cells the output folder already holds (read only) and how long the rest should take, from that store's
 own timings.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,6 +15,7 @@ from pathlib import Path
 from bench.errors import UserError
 
 MAX_CELLS = 100_000  #: above this a run needs --yes (about a day on the analytic model at 1 cell/s)
+
 
 def axis_lengths(config) -> dict[str, int]:
     """The number of values of each axis (bench.record.AXES), in matrix order."""
@@ -35,8 +37,10 @@ def check_size(config, yes: bool) -> None:
     """Refuse a matrix above MAX_CELLS unless the user said --yes."""
     if cell_count(config) > MAX_CELLS and not yes:
         where = f"{config.source}: " if config.source else ""
-        raise UserError(f"{where}the benchmark has {describe_count(config)}, more than {MAX_CELLS:,}; "
-                        "pass --yes to run it anyway, or --dry-run to see the plan")
+        raise UserError(
+            f"{where}the benchmark has {describe_count(config)}, more than {MAX_CELLS:,}; "
+            "pass --yes to run it anyway, or --dry-run to see the plan"
+        )
 
 
 def _clock(seconds: float) -> str:
@@ -82,8 +86,10 @@ def dry_run_lines(config, yes: bool) -> list[str]:
 
     lines = [f"{config.name}: {describe_count(config)} -> {config.output}"]
     if cell_count(config) > MAX_CELLS and not yes:
-        lines.append(f"more than {MAX_CELLS:,} cells: `bench run` refuses without --yes; finished cells "
-                     "are not counted (add --yes to count them)")
+        lines.append(
+            f"more than {MAX_CELLS:,} cells: `bench run` refuses without --yes; finished cells "
+            "are not counted (add --yes to count them)"
+        )
         return lines
     cells = expand(config)
     rows = store_rows(config.output)
@@ -97,6 +103,8 @@ def dry_run_lines(config, yes: bool) -> list[str]:
     elif estimate is None:
         lines.append("estimated time: unknown (no finished cells in the output folder to time from)")
     else:
-        lines.append(f"estimated time: about {_clock(estimate[0])} of sampling, from {estimate[1]} timed "
-                     "cells in the output folder (model loading and warm-ups not included)")
+        lines.append(
+            f"estimated time: about {_clock(estimate[0])} of sampling, from {estimate[1]} timed "
+            "cells in the output folder (model loading and warm-ups not included)"
+        )
     return lines

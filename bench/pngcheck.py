@@ -4,6 +4,7 @@ A PNG ends with a fixed 12-byte IEND chunk; a file cut short by a full disk, a c
 hand edit lacks it. Reading 8 header bytes and the last 12 is enough to tell, with no decoding, so a
 resume checks every finished cell at about the cost of a `stat`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

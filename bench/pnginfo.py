@@ -2,6 +2,7 @@
 
 What the chunks say is written in `bench.infotext` and `bench.comfy_workflow`; this module writes and reads
 the PNGs."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A small progress line on stderr: cells done, rate, ETA (redrawn on a terminal, sparse in logs)."""
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,10 @@ class Progress:
         filled = int(width * self.done / self.total)
         bar = "#" * filled + "." * (width - filled)
         failed = f", {self.failed} failed" if self.failed else ""
-        return (f"[{bar}] {self.done}/{self.total} cells{failed} | {rate:.1f} cells/s | "
-                f"elapsed {_clock(elapsed)} | ETA {_clock(eta)}")
+        return (
+            f"[{bar}] {self.done}/{self.total} cells{failed} | {rate:.1f} cells/s | "
+            f"elapsed {_clock(elapsed)} | ETA {_clock(eta)}"
+        )
 
 
 def _clock(seconds: float) -> str:

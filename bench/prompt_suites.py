@@ -13,6 +13,7 @@ HF_HUB_OFFLINE=1). Prompts keep the file's order; `categories:` filters (case-in
 keeps the first N; duplicates are dropped (a cell is identified by its prompt). The category of each
 prompt is kept (`Prompts.categories`) for reports that group by it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,14 +35,33 @@ class Suite:
     category: str | None
 
 
-SUITES: dict[str, Suite] = {s.name: s for s in (
-    Suite("parti", "https://raw.githubusercontent.com/google-research/parti/main/PartiPrompts.tsv", "\t",
-          ("Prompt",), "Category"),
-    Suite("drawbench", "https://docs.google.com/spreadsheets/d/1y7nAbmR4FREi6npB1u-Bo3GFdwdOPYJc617rBOxIRHY"
-                       "/export?format=csv", ",", ("Prompts", "Prompt"), "Category"),
-    Suite("coco2014", "https://raw.githubusercontent.com/mlcommons/inference/master/text_to_image/coco2014/"
-                      "captions/captions_source.tsv", "\t", ("caption",), None),
-)}
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in (
+        Suite(
+            "parti",
+            "https://raw.githubusercontent.com/google-research/parti/main/PartiPrompts.tsv",
+            "\t",
+            ("Prompt",),
+            "Category",
+        ),
+        Suite(
+            "drawbench",
+            "https://docs.google.com/spreadsheets/d/1y7nAbmR4FREi6npB1u-Bo3GFdwdOPYJc617rBOxIRHY/export?format=csv",
+            ",",
+            ("Prompts", "Prompt"),
+            "Category",
+        ),
+        Suite(
+            "coco2014",
+            "https://raw.githubusercontent.com/mlcommons/inference/master/text_to_image/coco2014/"
+            "captions/captions_source.tsv",
+            "\t",
+            ("caption",),
+            None,
+        ),
+    )
+}
 
 
 class Prompts(tuple):
@@ -50,8 +70,12 @@ class Prompts(tuple):
     categories: dict[str, str]
     suite: str | None
 
-    def __new__(cls, prompts: Any, categories: dict[str, str] | None = None,  # noqa: PYI034
-                suite: str | None = None) -> "Prompts":
+    def __new__(
+        cls,
+        prompts: Any,
+        categories: dict[str, str] | None = None,  # noqa: PYI034
+        suite: str | None = None,
+    ) -> "Prompts":
         self = super().__new__(cls, prompts)
         self.categories, self.suite = dict(categories or {}), suite
         return self
@@ -59,7 +83,8 @@ class Prompts(tuple):
 
 def cache_folder() -> Path:
     root = os.environ.get("SAMPLERBENCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "samplerbench")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "samplerbench"
+    )
     return Path(root).expanduser() / "prompts"
 
 
@@ -72,8 +97,11 @@ def suite_file(suite: Suite) -> Path:
     if target.is_file():
         return target
     try:
-        downloaded = fetch(UrlFile(suite.url, str(cache_folder())), f"the {suite.name} prompt list",
-                           hint=f"give the file yourself: prompts: {{suite: {suite.name}, file: path}}")
+        downloaded = fetch(
+            UrlFile(suite.url, str(cache_folder())),
+            f"the {suite.name} prompt list",
+            hint=f"give the file yourself: prompts: {{suite: {suite.name}, file: path}}",
+        )
     except WeightsMissing as exc:
         raise OSError(str(exc).replace(" are not on", " is not on")) from None
     if Path(downloaded) != target:
@@ -104,8 +132,17 @@ def parse_prompts(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
             if item in prompts[:i]:
                 raise where.error(path + (i,), f"duplicate value {item!r}")
         return prompts
-    as_mapping(value, path, where, {"suite": "/".join(SUITES), "file": "the suite's file (default: downloaded)",
-                                    "categories": "keep these categories", "limit": "keep the first N"})
+    as_mapping(
+        value,
+        path,
+        where,
+        {
+            "suite": "/".join(SUITES),
+            "file": "the suite's file (default: downloaded)",
+            "categories": "keep these categories",
+            "limit": "keep the first N",
+        },
+    )
     if "suite" not in value:
         raise where.error(path, f"a prompts mapping needs suite: ({', '.join(SUITES)})")
     name = as_str(value["suite"], path + ("suite",), where)
@@ -114,20 +151,23 @@ def parse_prompts(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
     suite = SUITES[name]
     rows = _rows(suite, value, path, where)
     if "categories" in value:
-        wanted = as_list(value["categories"], path + ("categories",), where,
-                         lambda v, p: as_str(v, p, where, allow_empty=False))
+        wanted = as_list(
+            value["categories"], path + ("categories",), where, lambda v, p: as_str(v, p, where, allow_empty=False)
+        )
         if suite.category is None:
             raise where.error(path + ("categories",), f"the {name} suite has no categories")
         known = {c.lower(): c for _, c in rows if c}
         for i, category in enumerate(wanted):
             if category.lower() not in known:
-                raise where.error(path + ("categories", i), f"unknown {name} category {category!r}; "
-                                                             f"categories: {', '.join(sorted(known.values()))}")
+                raise where.error(
+                    path + ("categories", i),
+                    f"unknown {name} category {category!r}; categories: {', '.join(sorted(known.values()))}",
+                )
         keep = {c.lower() for c in wanted}
         rows = [r for r in rows if r[1] and r[1].lower() in keep]
     unique = list(dict.fromkeys(p for p, _ in rows))
     if "limit" in value:
-        unique = unique[:as_int(value["limit"], path + ("limit",), where, minimum=1)]
+        unique = unique[: as_int(value["limit"], path + ("limit",), where, minimum=1)]
     categories = {p: c for p, c in reversed(rows) if c}
     return Prompts(unique, {p: categories[p] for p in unique if p in categories}, name)
 
@@ -156,9 +196,19 @@ def _rows(suite: Suite, value: dict, path: tuple, where: Where) -> list[tuple[st
     return rows
 
 
-SCHEMA: dict = {"oneOf": [
-    {"type": "array", "items": {"type": "string"}, "minItems": 1},
-    {"type": "object", "additionalProperties": False, "required": ["suite"],
-     "properties": {"suite": {"enum": list(SUITES)}, "file": {"type": "string"},
-                    "categories": {"type": "array", "items": {"type": "string"}},
-                    "limit": {"type": "integer", "minimum": 1}}}]}
+SCHEMA: dict = {
+    "oneOf": [
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["suite"],
+            "properties": {
+                "suite": {"enum": list(SUITES)},
+                "file": {"type": "string"},
+                "categories": {"type": "array", "items": {"type": "string"}},
+                "limit": {"type": "integer", "minimum": 1},
+            },
+        },
+    ]
+}

@@ -11,6 +11,7 @@ same way).
 Cell ids never change for an existing axis: a new axis joins a cell's identity only when its value is
 not `id_default`, so every id computed before it existed stays valid.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -133,12 +134,23 @@ def undeclare(name: str) -> None:
 
 #: what a run measures on a finished cell, stored after the axis columns
 MEASURES: tuple[Column, ...] = (
-    Column("batch_size", "int", "batch", numeric=True), Column("nfe", "int", "NFE", numeric=True),
-    Column("encode_s", "float"), Column("sample_s", "float"), Column("decode_s", "float"),
-    Column("total_s", "float"), Column("sample_s_repeats", "json"), Column("peak_mem_bytes", "int"),
-    Column("peak_mem_reserved_bytes", "int"), Column("peak_mem_kind", "text"), Column("image", "text"),
-    Column("fingerprint", "json"), Column("random_weights", "bool"),
-    Column("metrics", "json"), Column("notes", "json"), Column("run_id", "int"), Column("finished_at", "text"),
+    Column("batch_size", "int", "batch", numeric=True),
+    Column("nfe", "int", "NFE", numeric=True),
+    Column("encode_s", "float"),
+    Column("sample_s", "float"),
+    Column("decode_s", "float"),
+    Column("total_s", "float"),
+    Column("sample_s_repeats", "json"),
+    Column("peak_mem_bytes", "int"),
+    Column("peak_mem_reserved_bytes", "int"),
+    Column("peak_mem_kind", "text"),
+    Column("image", "text"),
+    Column("fingerprint", "json"),
+    Column("random_weights", "bool"),
+    Column("metrics", "json"),
+    Column("notes", "json"),
+    Column("run_id", "int"),
+    Column("finished_at", "text"),
     Column("worker", "text"),  # "host/device" of a distributed run's worker (bench.executors); local: NULL
 )
 #: the record's key and outcome, first in every row
@@ -179,9 +191,13 @@ def columns_of(role: Role) -> tuple[str, ...]:
 def for_reports() -> dict[str, Any]:
     """The record as plain data for `reports` (which never imports bench): each axis's display column,
     label, ordering and role, and the name of every declared column."""
-    return {"axes": [{"column": a.column.name, "label": a.column.label or a.name, "numeric": a.column.numeric,
-                      "role": a.role} for a in AXES.values()],
-            "columns": [c.name for c in columns()]}
+    return {
+        "axes": [
+            {"column": a.column.name, "label": a.column.label or a.name, "numeric": a.column.numeric, "role": a.role}
+            for a in AXES.values()
+        ],
+        "columns": [c.name for c in columns()],
+    }
 
 
 # --- the built-in axes (parsers live with the benchmark format, imported on use) ------------------
@@ -194,17 +210,31 @@ def _axis_schema(item: dict) -> dict:
 
 _SIZE = {"type": "array", "items": {"type": "integer", "minimum": 8}, "minItems": 2, "maxItems": 2}
 _MODEL = {"oneOf": [{"type": "string"}, {"type": "object"}]}
-_SAMPLER = {"oneOf": [{"type": "string"}, {"type": "object", "required": ["name"],
-                                            "properties": {"name": _STR, "schedule": _STR}},
-                      {"type": "object", "required": ["function"], "additionalProperties": False,
-                       "properties": {"function": _STR, "schedule": _STR, "label": _STR}}]}
+_SAMPLER = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "object", "required": ["name"], "properties": {"name": _STR, "schedule": _STR}},
+        {
+            "type": "object",
+            "required": ["function"],
+            "additionalProperties": False,
+            "properties": {"function": _STR, "schedule": _STR, "label": _STR},
+        },
+    ]
+}
 
 
 def _sampler_columns(choice: Any) -> dict[str, Any]:
     spec = choice.spec
-    return {"sampler": choice.written, "sampler_id": spec.id, "family": spec.family, "algorithm": spec.algorithm,
-            "schedule": spec.schedule, "stochastic": spec.stochastic,
-            "sampler_options": dict(spec.options) or None}
+    return {
+        "sampler": choice.written,
+        "sampler_id": spec.id,
+        "family": spec.family,
+        "algorithm": spec.algorithm,
+        "schedule": spec.schedule,
+        "stochastic": spec.stochastic,
+        "sampler_options": dict(spec.options) or None,
+    }
 
 
 def _size_columns(size: tuple[int, int]) -> dict[str, Any]:
@@ -212,43 +242,116 @@ def _size_columns(size: tuple[int, int]) -> dict[str, Any]:
 
 
 for _axis in (
-    Axis("model", "model", "bench.config:parse_models", (Column("model", label="model"),), default="analytic",
-         help="analytic | {source: hub id, folder or .safetensors} | {arch: sd15, weights: random}; "
-              "a list is an axis", schema={"oneOf": [_MODEL, {"type": "array", "items": _MODEL}]},
-         flatten=lambda m: {"model": m.label}, identity=lambda m: {"model": m.identity()}),
-    Axis("prompt", "prompts", "bench.prompt_suites:parse_prompts", (Column("prompt", label="prompt"),),
-         help="the prompts (required): a list, or a suite {suite: parti | drawbench | coco2014, file:, "
-              "categories:, limit:}",
-         schema={"oneOf": [{"type": "array", "items": _STR, "minItems": 1}, {"type": "object"}]},
-         role="replicate", same_work=True),
-    Axis("negative_prompt", "negative_prompt", "bench.config:parse_negative_prompts",
-         (Column("negative_prompt", label="negative"),), default="", help="negative prompt; a list is an axis",
-         schema=_axis_schema(_STR), same_work=True),
-    Axis("size", "size", "bench.config:parse_sizes",
-         (Column("size", label="size"), Column("width", "int", "width", True), Column("height", "int", "height", True)),
-         default=[64, 64], help="[width, height]; a list of sizes is an axis",
-         schema={"oneOf": [_SIZE, {"type": "array", "items": _SIZE}]}, flatten=_size_columns,
-         identity=lambda s: {"width": s[0], "height": s[1]}),
-    Axis("clip_skip", "clip_skip", "bench.config:parse_clip_skips", (Column("clip_skip", "int", "clip skip", True),),
-         default=1, help="CLIP skip as the WebUIs count it (1 = last layer); a list is an axis",
-         schema=_axis_schema({"type": "integer", "minimum": 1, "maximum": 12})),
-    Axis("cfg_scale", "cfg_scale", "bench.config:parse_cfg_scales", (Column("cfg_scale", "float", "cfg", True),),
-         default=7.0, help="classifier-free guidance scale; a list is an axis",
-         schema=_axis_schema({"type": "number", "minimum": 0})),
-    Axis("sampler", "samplers", "bench.config:parse_samplers",
-         (Column("sampler", label="sampler"), Column("sampler_id"), Column("family"), Column("algorithm"),
-          Column("schedule"), Column("stochastic", "bool"), Column("sampler_options", "json")),
-         help="sampler names as any UI writes them (required); see `bench samplers`",
-         schema={"type": "array", "items": _SAMPLER, "minItems": 1}, role="choice", flatten=_sampler_columns,
-         identity=lambda c: {"sampler": c.spec.id}),
-    Axis("steps", "steps", "bench.config:parse_steps", (Column("steps", "int", "steps", True),),
-         help="sampling steps (required); a list is an axis", role="choice",
-         schema=_axis_schema({"type": "integer", "minimum": 1})),
-    Axis("noise", "noise", "bench.noise_axis:parse_noise", (Column("noise", label="noise"),),
-         default={"convention": "samplerbench"}, help="noise convention: samplerbench | comfyui | a1111 "
-         "(docs/samplers.md)", schema={"type": "object"}, same_work=True, id_default="samplerbench"),
-    Axis("seed", "seeds", "bench.config:parse_seeds", (Column("seed", "int", "seed", True),),
-         help="image seeds (required)", role="replicate", same_work=True, batch=False,
-         schema={"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}),
+    Axis(
+        "model",
+        "model",
+        "bench.config:parse_models",
+        (Column("model", label="model"),),
+        default="analytic",
+        help="analytic | {source: hub id, folder or .safetensors} | {arch: sd15, weights: random}; a list is an axis",
+        schema={"oneOf": [_MODEL, {"type": "array", "items": _MODEL}]},
+        flatten=lambda m: {"model": m.label},
+        identity=lambda m: {"model": m.identity()},
+    ),
+    Axis(
+        "prompt",
+        "prompts",
+        "bench.prompt_suites:parse_prompts",
+        (Column("prompt", label="prompt"),),
+        help="the prompts (required): a list, or a suite {suite: parti | drawbench | coco2014, file:, "
+        "categories:, limit:}",
+        schema={"oneOf": [{"type": "array", "items": _STR, "minItems": 1}, {"type": "object"}]},
+        role="replicate",
+        same_work=True,
+    ),
+    Axis(
+        "negative_prompt",
+        "negative_prompt",
+        "bench.config:parse_negative_prompts",
+        (Column("negative_prompt", label="negative"),),
+        default="",
+        help="negative prompt; a list is an axis",
+        schema=_axis_schema(_STR),
+        same_work=True,
+    ),
+    Axis(
+        "size",
+        "size",
+        "bench.config:parse_sizes",
+        (Column("size", label="size"), Column("width", "int", "width", True), Column("height", "int", "height", True)),
+        default=[64, 64],
+        help="[width, height]; a list of sizes is an axis",
+        schema={"oneOf": [_SIZE, {"type": "array", "items": _SIZE}]},
+        flatten=_size_columns,
+        identity=lambda s: {"width": s[0], "height": s[1]},
+    ),
+    Axis(
+        "clip_skip",
+        "clip_skip",
+        "bench.config:parse_clip_skips",
+        (Column("clip_skip", "int", "clip skip", True),),
+        default=1,
+        help="CLIP skip as the WebUIs count it (1 = last layer); a list is an axis",
+        schema=_axis_schema({"type": "integer", "minimum": 1, "maximum": 12}),
+    ),
+    Axis(
+        "cfg_scale",
+        "cfg_scale",
+        "bench.config:parse_cfg_scales",
+        (Column("cfg_scale", "float", "cfg", True),),
+        default=7.0,
+        help="classifier-free guidance scale; a list is an axis",
+        schema=_axis_schema({"type": "number", "minimum": 0}),
+    ),
+    Axis(
+        "sampler",
+        "samplers",
+        "bench.config:parse_samplers",
+        (
+            Column("sampler", label="sampler"),
+            Column("sampler_id"),
+            Column("family"),
+            Column("algorithm"),
+            Column("schedule"),
+            Column("stochastic", "bool"),
+            Column("sampler_options", "json"),
+        ),
+        help="sampler names as any UI writes them (required); see `bench samplers`",
+        schema={"type": "array", "items": _SAMPLER, "minItems": 1},
+        role="choice",
+        flatten=_sampler_columns,
+        identity=lambda c: {"sampler": c.spec.id},
+    ),
+    Axis(
+        "steps",
+        "steps",
+        "bench.config:parse_steps",
+        (Column("steps", "int", "steps", True),),
+        help="sampling steps (required); a list is an axis",
+        role="choice",
+        schema=_axis_schema({"type": "integer", "minimum": 1}),
+    ),
+    Axis(
+        "noise",
+        "noise",
+        "bench.noise_axis:parse_noise",
+        (Column("noise", label="noise"),),
+        default={"convention": "samplerbench"},
+        help="noise convention: samplerbench | comfyui | a1111 (docs/samplers.md)",
+        schema={"type": "object"},
+        same_work=True,
+        id_default="samplerbench",
+    ),
+    Axis(
+        "seed",
+        "seeds",
+        "bench.config:parse_seeds",
+        (Column("seed", "int", "seed", True),),
+        help="image seeds (required)",
+        role="replicate",
+        same_work=True,
+        batch=False,
+        schema={"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1},
+    ),
 ):
     declare(_axis)

@@ -1,4 +1,5 @@
 """The runner: expand the matrix, skip finished cells, run the rest model by model, write each at once."""
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,13 @@ def pending_cells(cells: list[Cell], store: Store, force: bool) -> list[Cell]:
     return [c for c in cells if c.id not in done]
 
 
-def run(config: Config, force: bool = False, argv: list[str] | None = None,
-        stream: TextIO | None = None, progress: bool = True) -> RunSummary:
+def run(
+    config: Config,
+    force: bool = False,
+    argv: list[str] | None = None,
+    stream: TextIO | None = None,
+    progress: bool = True,
+) -> RunSummary:
     """Run every pending cell of `config` into its run directory."""
     cells = expand(config)
     store = Store.open(config.output)
@@ -67,8 +73,7 @@ def run_local(config: Config, cells: list[Cell], store: Store, bar: Progress, ar
     return failed
 
 
-def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress,
-              argv: list[str]) -> int:
+def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress, argv: list[str]) -> int:
     """Load one model once, run its cells batch by batch, write each cell at once; returns failures."""
     from bench import environment
     from bench.metrics.stage import MetricStage
@@ -144,8 +149,10 @@ def model_warnings(model) -> list[str]:
 def _record_warmups(store: Store, model_spec, warmups: dict) -> None:
     """Untimed first passes (imports, kernel choice, torch.compile) are kept apart, per sampler and shape."""
     known = store.get_meta("warmups", [])
-    known += [{"model": model_spec.label, "sampler_id": sid, "shape": list(shape), "seconds": round(sec, 4)}
-              for (sid, shape), sec in warmups.items()]
+    known += [
+        {"model": model_spec.label, "sampler_id": sid, "shape": list(shape), "seconds": round(sec, 4)}
+        for (sid, shape), sec in warmups.items()
+    ]
     store.set_meta("warmups", known)
 
 
@@ -161,14 +168,27 @@ def _write(store: Store, outcome, run_id: int, model, measured: dict, worker: st
         path = store.image_path(cell.id)
         write_png(path, outcome.image, png_text(cell, model))
         image_rel = str(path.relative_to(store.run_dir))
-    store.write_cell({
-        "cell_id": cell.id, "status": outcome.status, "error": outcome.error, **cell.params(),
-        "batch_size": outcome.batch_size, "nfe": outcome.nfe, **outcome.times,
-        "sample_s_repeats": outcome.sample_repeats or None, **outcome.peak_mem, "image": image_rel,
-        "fingerprint": fingerprint(outcome.latents),
-        "random_weights": bool(getattr(model, "random_weights", False)),
-        "metrics": measured["metrics"], "notes": measured["notes"], "run_id": run_id, "finished_at": utc_now(),
-        "worker": worker})
+    store.write_cell(
+        {
+            "cell_id": cell.id,
+            "status": outcome.status,
+            "error": outcome.error,
+            **cell.params(),
+            "batch_size": outcome.batch_size,
+            "nfe": outcome.nfe,
+            **outcome.times,
+            "sample_s_repeats": outcome.sample_repeats or None,
+            **outcome.peak_mem,
+            "image": image_rel,
+            "fingerprint": fingerprint(outcome.latents),
+            "random_weights": bool(getattr(model, "random_weights", False)),
+            "metrics": measured["metrics"],
+            "notes": measured["notes"],
+            "run_id": run_id,
+            "finished_at": utc_now(),
+            "worker": worker,
+        }
+    )
 
 
 def fingerprint(latents) -> list[float] | None:
@@ -184,4 +204,3 @@ def fingerprint(latents) -> list[float] | None:
 
         pooled = F.adaptive_avg_pool2d(x[None], 4)[0]
     return [round(v, 6) for v in pooled.flatten().tolist()]
-

@@ -4,6 +4,7 @@ Every file the harness writes goes through a temp file next to its target (`.NAM
 and an `os.replace`, so a reader never sees half a file, two processes never share a temp file, and a
 failed write (full disk, read-only folder, a folder where the file should be) leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import errno

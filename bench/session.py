@@ -3,6 +3,7 @@
 `run_batch` executes the seeds of one cell group as a batch and returns one outcome per cell; a
 failure (exception, OOM, NaN/inf) is recorded on the cells it touches and never stops the run.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -94,8 +95,13 @@ class ModelSession:
         if first.cfg_scale != 1.0:  # else no unconditional branch is evaluated
             encode_s += self.encode(first.negative_prompt, first.clip_skip, n)[1]
         noise = self.noise([c.seed for c in cells], self.model.latent_shape(first.height, first.width))
-        task = build_task(self.model, cells, encode=lambda p, skip, rows: self.encode(p, skip, rows)[0],
-                          noise=noise, single=samplers.runs_one_by_one(first.sampler.spec))
+        task = build_task(
+            self.model,
+            cells,
+            encode=lambda p, skip, rows: self.encode(p, skip, rows)[0],
+            noise=noise,
+            single=samplers.runs_one_by_one(first.sampler.spec),
+        )
         return task, encode_s
 
     def _run_batch(self, cells: list[Cell], repeats: int) -> list[CellOutcome]:
@@ -114,15 +120,24 @@ class ModelSession:
                 images = self.model.decode(latents)
         peak = peak_memory(self.device)
         per_image = [t / n for t in sample_times]
-        times = {"encode_s": encode_s / n, "sample_s": statistics.median(per_image),
-                 "decode_s": decode_times[0] / n}
+        times = {"encode_s": encode_s / n, "sample_s": statistics.median(per_image), "decode_s": decode_times[0] / n}
         times["total_s"] = sum(times.values())
         latents, images = latents.detach().float().cpu(), images.cpu().numpy()
         outcomes = []
         for i, cell in enumerate(cells):
             finite = bool(torch.isfinite(latents[i]).all())
-            outcomes.append(CellOutcome(
-                cell, "ok" if finite else "failed",
-                None if finite else "non-finite output: the sampler produced NaN or inf", n,
-                nfe[i], times, per_image, peak, latents[i], images[i] if finite else None))
+            outcomes.append(
+                CellOutcome(
+                    cell,
+                    "ok" if finite else "failed",
+                    None if finite else "non-finite output: the sampler produced NaN or inf",
+                    n,
+                    nfe[i],
+                    times,
+                    per_image,
+                    peak,
+                    latents[i],
+                    images[i] if finite else None,
+                )
+            )
         return outcomes

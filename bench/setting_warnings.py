@@ -4,6 +4,7 @@ None of these stops a run: each is a fact a reader of the results would otherwis
 (identical images across a clip_skip axis, a prompt the analytic model renders as a hash pattern, timings
 taken with other repeats or batch sizes, stored cells the current file no longer asks for).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,14 +20,17 @@ def setting_warnings(config) -> list[str]:
     if not _analytic(config):
         return out
     if any(skip != 1 for skip in config.clip_skips):
-        out.append("clip_skip does nothing on the analytic model (it has no text encoder): its cells differ "
-                   "only in their ids, and their images are identical")
+        out.append(
+            "clip_skip does nothing on the analytic model (it has no text encoder): its cells differ "
+            "only in their ids, and their images are identical"
+        )
     unknown = unknown_prompts([*config.prompts, *(n for n in config.negative_prompts if n.strip())])
     if unknown:
-        shown = ", ".join(repr(p) for p in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3
-                                                            else "")
-        out.append(f"the analytic model does not know the words of {shown}: such a prompt renders a pattern "
-                   "seeded by its text (known: colour and shape words, e.g. 'a red circle on blue')")
+        shown = ", ".join(repr(p) for p in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        out.append(
+            f"the analytic model does not know the words of {shown}: such a prompt renders a pattern "
+            "seeded by its text (known: colour and shape words, e.g. 'a red circle on blue')"
+        )
     return out
 
 
@@ -42,15 +46,21 @@ def resume_warnings(config, rows: list[dict], cell_ids: set[str]) -> list[str]:
     ok = [r for r in rows if r["status"] == "ok"]
     repeats = sorted({len(r["sample_s_repeats"] or []) for r in ok} - {config.repeats, 0})
     if repeats:
-        out.append(f"repeats changed: finished cells were timed with repeats {', '.join(map(str, repeats))}, "
-                   f"this run uses {config.repeats}; only new cells use it (--force reruns every cell)")
+        out.append(
+            f"repeats changed: finished cells were timed with repeats {', '.join(map(str, repeats))}, "
+            f"this run uses {config.repeats}; only new cells use it (--force reruns every cell)"
+        )
     sizes = {r["batch_size"] for r in ok if r["batch_size"] is not None}
     expected = min(config.batch_size, len(config.seeds))
     if sizes and (max(sizes) > config.batch_size or max(sizes) < expected):
-        out.append(f"batch_size changed: finished cells ran in batches of up to {max(sizes)}, this run uses "
-                   f"{config.batch_size}; times per image depend on it (--force reruns every cell)")
+        out.append(
+            f"batch_size changed: finished cells ran in batches of up to {max(sizes)}, this run uses "
+            f"{config.batch_size}; times per image depend on it (--force reruns every cell)"
+        )
     stale = sum(r["cell_id"] not in cell_ids for r in rows)
     if stale:
-        out.append(f"{stale} stored cell(s) are not in this benchmark file any more (an older version of it); "
-                   "they stay in the store and in its report")
+        out.append(
+            f"{stale} stored cell(s) are not in this benchmark file any more (an older version of it); "
+            "they stay in the store and in its report"
+        )
     return out

@@ -4,6 +4,7 @@ Each finished cell is one committed row (INSERT OR REPLACE on its id) written ri
 (atomic rename), so a run killed at any moment, kill -9 included, resumes with nothing lost and
 nothing duplicated. Raw timing repeats are kept; medians are derived (STYLE.md 6).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,10 @@ SCHEMA_VERSION = 2
 #: the tables besides `cells` (whose columns come from bench.record), all owned here
 TABLES: dict[str, str] = {
     "meta": "key TEXT PRIMARY KEY, value TEXT",
-    "runs": "run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT, finished_at TEXT, argv TEXT, "
-            "environment TEXT",
+    "runs": "run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT, finished_at TEXT, argv TEXT, environment TEXT",
     # a group's reference solution (bench.metrics.references), keyed by the group's identity and method
     "metric_references": "key TEXT PRIMARY KEY, latents BLOB, latents_shape TEXT, latents_dtype TEXT, "
-                         "image BLOB, image_shape TEXT, error REAL, info TEXT",
+    "image BLOB, image_shape TEXT, error REAL, info TEXT",
     # the mixture component each cell reached (bench.metrics.coverage)
     "metric_components": "cell_id TEXT PRIMARY KEY, group_key TEXT, component INTEGER",
     # Inception features of a cell's image and its reference (bench.metrics.distribution: FID, KID)
@@ -34,8 +34,7 @@ TABLES: dict[str, str] = {
 
 
 def _column_sql(c: record.Column) -> str:
-    return f"{c.name} {c.sql}" + (" PRIMARY KEY" if c.name == "cell_id" else
-                                   " NOT NULL" if c.name == "status" else "")
+    return f"{c.name} {c.sql}" + (" PRIMARY KEY" if c.name == "cell_id" else " NOT NULL" if c.name == "status" else "")
 
 
 def utc_now() -> str:
@@ -87,15 +86,19 @@ class Store:
         self._check_foreign(found)
         version = self.get_meta("schema_version")
         if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise UserError(f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
-                            f"{SCHEMA_VERSION}; use a newer samplerbench")
+            raise UserError(
+                f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
+                f"{SCHEMA_VERSION}; use a newer samplerbench"
+            )
         return version != SCHEMA_VERSION or any(c.name not in found for c in record.columns())
 
     def _check_foreign(self, found: set[str]) -> None:
         """Every release's cells table has the record's head columns; a table without them is not ours."""
         if found and not {c.name for c in record.HEAD} <= found:
-            raise UserError(f"{self.run_dir}: results.sqlite was written by another program or by another samplerbench "
-                            "version (its cells table lacks cell_id/status); use a new output directory")
+            raise UserError(
+                f"{self.run_dir}: results.sqlite was written by another program or by another samplerbench "
+                "version (its cells table lacks cell_id/status); use a new output directory"
+            )
 
     def _migrate(self) -> None:
         """Create the tables, add columns declared since the store was made, and upgrade old versions."""
@@ -114,8 +117,10 @@ class Store:
         if version is None:
             version = SCHEMA_VERSION if new else 1
         if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise UserError(f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
-                            f"{SCHEMA_VERSION}; use a newer samplerbench or a new output directory")
+            raise UserError(
+                f"{self.run_dir}: results schema version {version}, this samplerbench reads up to "
+                f"{SCHEMA_VERSION}; use a newer samplerbench or a new output directory"
+            )
         for step in range(version, SCHEMA_VERSION):
             with self.db:
                 from bench.store_migrations import MIGRATIONS
@@ -142,8 +147,10 @@ class Store:
 
     def begin_run(self, argv: list[str], environment: dict[str, Any]) -> int:
         with self.db:
-            cursor = self.db.execute("INSERT INTO runs (started_at, argv, environment) VALUES (?, ?, ?)",
-                                     (utc_now(), json.dumps(argv), json.dumps(environment)))
+            cursor = self.db.execute(
+                "INSERT INTO runs (started_at, argv, environment) VALUES (?, ?, ?)",
+                (utc_now(), json.dumps(argv), json.dumps(environment)),
+            )
         return int(cursor.lastrowid or 0)
 
     def end_run(self, run_id: int) -> None:
@@ -195,14 +202,19 @@ class Store:
                 prefixes = tuple(f"{name}:" for name in metrics)
                 kept = [n for n in json.loads(row[1] or "[]") if not n.startswith(prefixes)]
                 merged = {**json.loads(row[0] or "{}"), **metrics}
-                self.db.execute("UPDATE cells SET metrics = ?, notes = ? WHERE cell_id = ?",
-                                (json.dumps(merged), json.dumps(kept + notes), cell_id))
+                self.db.execute(
+                    "UPDATE cells SET metrics = ?, notes = ? WHERE cell_id = ?",
+                    (json.dumps(merged), json.dumps(kept + notes), cell_id),
+                )
 
     # --- what the metrics keep between batches and runs --------------------------------------------
     def get_reference(self, key: str) -> tuple | None:
         """(latents, latents_shape, latents_dtype, image, image_shape, error, info) of a stored reference."""
-        return self.db.execute("SELECT latents, latents_shape, latents_dtype, image, image_shape, error, info "
-                               "FROM metric_references WHERE key = ?", (key,)).fetchone()
+        return self.db.execute(
+            "SELECT latents, latents_shape, latents_dtype, image, image_shape, error, info "
+            "FROM metric_references WHERE key = ?",
+            (key,),
+        ).fetchone()
 
     def put_references(self, rows: list[tuple]) -> None:
         with self.db:
@@ -218,7 +230,9 @@ class Store:
         marks = ", ".join("?" for _ in cell_ids)
         return self.db.execute(
             f"SELECT m.cell_id, m.component, c.status FROM metric_components m LEFT JOIN cells c "
-            f"ON c.cell_id = m.cell_id WHERE m.cell_id IN ({marks})", cell_ids).fetchall()
+            f"ON c.cell_id = m.cell_id WHERE m.cell_id IN ({marks})",
+            cell_ids,
+        ).fetchall()
 
     def put_features(self, rows: list[tuple[str, str, str, bytes]]) -> None:
         """(cell id, kind, set key, float64 features) of measured cells."""
@@ -229,7 +243,9 @@ class Store:
         """(cell id, features) of a set's cells that finished ok, by cell id."""
         return self.db.execute(
             "SELECT f.cell_id, f.features FROM metric_features f JOIN cells c ON c.cell_id = f.cell_id "
-            "WHERE f.set_key = ? AND f.kind = ? AND c.status = 'ok' ORDER BY f.cell_id", (set_key, kind)).fetchall()
+            "WHERE f.set_key = ? AND f.kind = ? AND c.status = 'ok' ORDER BY f.cell_id",
+            (set_key, kind),
+        ).fetchall()
 
     def rows(self) -> Iterable[dict[str, Any]]:
         declared = record.columns()

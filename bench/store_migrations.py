@@ -3,6 +3,7 @@
 `MIGRATIONS[n]` turns a version-n store into version n+1 inside one transaction; new columns already
 exist (the store adds every declared column before migrating), so a migration only fills them in.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,15 +32,24 @@ def _to_2(db: sqlite3.Connection) -> None:
     """Version 1 -> 2: fill `size` and `sampler_options`; key references by the cell's identity."""
     db.execute("UPDATE cells SET size = width || 'x' || height WHERE size IS NULL AND width IS NOT NULL")
     rows = db.execute("SELECT cell_id, sampler_id FROM cells WHERE sampler_id LIKE '%?%'").fetchall()
-    db.executemany("UPDATE cells SET sampler_options = ? WHERE cell_id = ?",
-                   [(_options(sid), cid) for cid, sid in rows])
+    db.executemany(
+        "UPDATE cells SET sampler_options = ? WHERE cell_id = ?", [(_options(sid), cid) for cid, sid in rows]
+    )
     for (key,) in db.execute("SELECT key FROM metric_references").fetchall():
         old = json.loads(key)
         if "cell" in old:
             continue
-        cell = {"v": 1, "model": json.loads(old["model"]), "prompt": old["prompt"],
-                "negative_prompt": old["negative"], "seed": old["seed"], "cfg_scale": old["cfg"],
-                "width": old["width"], "height": old["height"], "clip_skip": old["clip_skip"]}
+        cell = {
+            "v": 1,
+            "model": json.loads(old["model"]),
+            "prompt": old["prompt"],
+            "negative_prompt": old["negative"],
+            "seed": old["seed"],
+            "cfg_scale": old["cfg"],
+            "width": old["width"],
+            "height": old["height"],
+            "clip_skip": old["clip_skip"],
+        }
         new = json.dumps({"cell": cell, "method": old["method"]}, sort_keys=True)
         db.execute("UPDATE OR REPLACE metric_references SET key = ? WHERE key = ?", (new, key))
 

@@ -6,6 +6,7 @@ reads the main file without locks or side files; it is used when no `bench run` 
 write-ahead log is pending. Otherwise `mode=ro` reads the log too; where that cannot create SQLite's
 shared-memory file (a read-only folder after a killed run), a private copy in a temp folder is read.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -21,8 +22,10 @@ def damaged(path: Path, exc: BaseException) -> UserError:
     """The one-line error of a file that is not a readable results database."""
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
         return UserError(f"{path}: cannot open the results database ({exc}); is its folder writable?")
-    return UserError(f"{path}: not a readable samplerbench results database ({exc}); "
-                     "it may be truncated or damaged: rerun into a new output folder")
+    return UserError(
+        f"{path}: not a readable samplerbench results database ({exc}); "
+        "it may be truncated or damaged: rerun into a new output folder"
+    )
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:

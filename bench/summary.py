@@ -3,6 +3,7 @@
 Rows are split by every other axis the run varied (model, size, CFG...), so two models or two CFG
 scales never share a line.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,11 @@ def summary_table(frame: Any) -> str:
     rows = [*split, "sampler"]
     table = ok.groupby([*rows, "steps"], sort=False).agg(s=("total_s", "median"), nfe=("nfe", "median"))
     cells = table.apply(lambda r: f"{r['s']:.4f}s {int(r['nfe'])}", axis=1).unstack("steps")
-    order = list(dict.fromkeys(map(tuple, ok[rows].itertuples(index=False)))) if split else \
-        list(dict.fromkeys(ok["sampler"]))
+    order = (
+        list(dict.fromkeys(map(tuple, ok[rows].itertuples(index=False))))
+        if split
+        else list(dict.fromkeys(ok["sampler"]))
+    )
     cells = cells.reindex(order).fillna("-")
     cells = cells[sorted(cells.columns)]
     cells.columns = [f"{c} steps" for c in cells.columns]

@@ -6,6 +6,7 @@ A task is the guided eps of one (model, prompt, negative prompt, CFG, CLIP skip)
 of each seed (drawn once, on the CPU, identical on every device and for every sampler) and the seeds
 that seed a sampler's own noise.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -32,9 +33,14 @@ def plain_encoder(model: "DiffusionModel") -> Encoder:
     return lambda prompt, clip_skip, n: model.encode([prompt] * n, clip_skip=clip_skip)
 
 
-def build_task(model: "DiffusionModel", cells: Sequence[Any], steps: int | None = None,
-               encode: Encoder | None = None, noise: torch.Tensor | None = None,
-               single: bool = True) -> samplers.SampleTask:
+def build_task(
+    model: "DiffusionModel",
+    cells: Sequence[Any],
+    steps: int | None = None,
+    encode: Encoder | None = None,
+    noise: torch.Tensor | None = None,
+    single: bool = True,
+) -> samplers.SampleTask:
     """The task of one batch: cells that differ only by seed (`bench.matrix.batches`).
 
     `steps` overrides the cells' (a reference runs the same task at many steps); `encode` caches and
@@ -48,10 +54,21 @@ def build_task(model: "DiffusionModel", cells: Sequence[Any], steps: int | None 
         noise = torch.stack([starting_noise(c.seed, shape) for c in cells]).to(model.device, model.dtype)
 
     def guided(rows: int) -> GuidedEps:
-        return GuidedEps(model, encode(first.prompt, first.clip_skip, rows),
-                         encode(first.negative_prompt, first.clip_skip, rows), first.cfg_scale)
+        return GuidedEps(
+            model,
+            encode(first.prompt, first.clip_skip, rows),
+            encode(first.negative_prompt, first.clip_skip, rows),
+            first.cfg_scale,
+        )
 
     batch = guided(n)
-    return samplers.SampleTask(batch, model.alphas_cumprod, noise, first.steps if steps is None else steps,
-                               tuple(c.seed for c in cells), eps_single=guided(1) if single and n > 1 else None,
-                               eps_pair=batch.with_uncond, noise_convention=first.as_dict.get("noise", "samplerbench"))
+    return samplers.SampleTask(
+        batch,
+        model.alphas_cumprod,
+        noise,
+        first.steps if steps is None else steps,
+        tuple(c.seed for c in cells),
+        eps_single=guided(1) if single and n > 1 else None,
+        eps_pair=batch.with_uncond,
+        noise_convention=first.as_dict.get("noise", "samplerbench"),
+    )

@@ -1,4 +1,5 @@
 """Small typed validators for config values; each error names the file, key path and line."""
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,15 @@ class Where:
 
 
 def type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "empty",
+    }.get(type(value), type(value).__name__)
 
 
 def as_str(value: Any, path: KeyPath, where: Where, allow_empty: bool = True) -> str:
@@ -40,8 +48,7 @@ def as_str(value: Any, path: KeyPath, where: Where, allow_empty: bool = True) ->
     return value
 
 
-def as_int(value: Any, path: KeyPath, where: Where, minimum: int | None = None,
-           maximum: int | None = None) -> int:
+def as_int(value: Any, path: KeyPath, where: Where, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise where.error(path, f"expected an integer, got {type_name(value)} ({value!r})")
     if minimum is not None and value < minimum:
@@ -71,8 +78,9 @@ def as_bool(value: Any, path: KeyPath, where: Where) -> bool:
     return value
 
 
-def as_list(value: Any, path: KeyPath, where: Where, item: Callable[[Any, KeyPath], T],
-            scalar_ok: bool = True) -> tuple[T, ...]:
+def as_list(
+    value: Any, path: KeyPath, where: Where, item: Callable[[Any, KeyPath], T], scalar_ok: bool = True
+) -> tuple[T, ...]:
     """A non-empty list of items; a lone scalar is a list of one when `scalar_ok` (an axis of one value)."""
     if not isinstance(value, list):
         if not scalar_ok:

@@ -4,6 +4,7 @@ Inputs are bounded before they cost anything: the file's size, the nesting depth
 event stream, which is not recursive, so 20,000 nested lists are one line, not a RecursionError), and the
 number of values built (an alias "billion laughs" bomb expands lazily and stops at the bound).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,14 +32,15 @@ def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     if len(raw) > MAX_BYTES:
         raise ConfigError(f"file larger than {MAX_BYTES >> 20} MiB; a benchmark file is a page of YAML", name)
     if b"\0" in raw:
-        line = raw[:raw.index(b"\0")].count(b"\n") + 1
+        line = raw[: raw.index(b"\0")].count(b"\n") + 1
         raise ConfigError("binary data (a NUL byte): not a YAML benchmark file", name, None, line)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                          name, None, line) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", name, None, line
+        ) from None
     return load_yaml(text, name)
 
 
@@ -79,31 +81,40 @@ def _check_depth(text: str, filename: str) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", filename, None,
-                                      event.start_mark.line + 1 if event.start_mark else None)
+                    raise ConfigError(
+                        f"nested more than {MAX_DEPTH} levels deep",
+                        filename,
+                        None,
+                        event.start_mark.line + 1 if event.start_mark else None,
+                    )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
         return  # the loader below reports it with its position
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int],
-           filename: str, budget: list[int]) -> Any:
+def _build(
+    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], filename: str, budget: list[int]
+) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise ConfigError(f"more than {MAX_VALUES} values once aliases are expanded (an alias bomb?)",
-                          filename, format_path(path), node.start_mark.line + 1)
+        raise ConfigError(
+            f"more than {MAX_VALUES} values once aliases are expanded (an alias bomb?)",
+            filename,
+            format_path(path),
+            node.start_mark.line + 1,
+        )
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int)):
-                raise ConfigError(f"keys must be strings, got {key!r}", filename, format_path(path),
-                                  key_node.start_mark.line + 1)
+                raise ConfigError(
+                    f"keys must be strings, got {key!r}", filename, format_path(path), key_node.start_mark.line + 1
+                )
             if key in out:
-                raise ConfigError("duplicate key", filename, format_path(path + (key,)),
-                                  key_node.start_mark.line + 1)
+                raise ConfigError("duplicate key", filename, format_path(path + (key,)), key_node.start_mark.line + 1)
             lines[path + (key,)] = key_node.start_mark.line + 1
             out[key] = _build(loader, value_node, path + (key,), lines, filename, budget)
         return out

@@ -6,6 +6,7 @@ Prints, in Markdown: the Pareto set of ode_error against NFE over every determin
 and the ode_error of every sampler_name x scheduler at one step count (geometric mean over seeds; stochastic
 samplers marked *: their distance to the ODE solution measures their noise, not their accuracy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,12 @@ def table(run_dir: str):
 
     frame = load_results(run_dir)
     frame = frame[frame["status"] == "ok"]
-    rows = (frame.assign(log_err=frame["ode_error"].map(lambda v: math.log(max(v, 1e-300))))
-            .groupby(["sampler", "steps"], sort=False)
-            .agg(nfe=("nfe", "mean"), log_err=("log_err", "mean"), stochastic=("stochastic", "first"))
-            .reset_index())
+    rows = (
+        frame.assign(log_err=frame["ode_error"].map(lambda v: math.log(max(v, 1e-300))))
+        .groupby(["sampler", "steps"], sort=False)
+        .agg(nfe=("nfe", "mean"), log_err=("log_err", "mean"), stochastic=("stochastic", "first"))
+        .reset_index()
+    )
     rows["ode_error"] = rows["log_err"].map(math.exp)
     rows[["sampler_name", "scheduler"]] = rows["sampler"].str.split("/", n=1, expand=True)
     return rows.drop(columns="log_err")
@@ -56,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in at.groupby("sampler_name", sort=False):
         cells = {r["scheduler"]: f"{r['ode_error']:.1e}" for _, r in part.iterrows()}
         star = "*" if part["stochastic"].astype(bool).any() else ""
-        print(f"| {name}{star} | {part['nfe'].median():g} | " + " | ".join(cells.get(s, "-") for s in schedulers)
-              + " |")
+        print(
+            f"| {name}{star} | {part['nfe'].median():g} | " + " | ".join(cells.get(s, "-") for s in schedulers) + " |"
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ vocabulary (grey background), so the guided ODE stays smooth; "a purple ring on 
 cfg 7 the guided ODE is stiff (the reference solver goes implicit): explicit samplers stop converging
 at practical step counts, which ode_error shows and the cells' notes say.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,34 @@ from pathlib import Path
 
 import yaml
 
-SAMPLERS = ["Euler", "Euler Karras", "Heun", "Heun Karras", "DPM2", "LMS", "DPM++ 2M", "DPM++ 2M Uniform",
-            "DDIM", "UniPC"]
+SAMPLERS = [
+    "Euler",
+    "Euler Karras",
+    "Heun",
+    "Heun Karras",
+    "DPM2",
+    "LMS",
+    "DPM++ 2M",
+    "DPM++ 2M Uniform",
+    "DDIM",
+    "UniPC",
+]
 
 
 def benchmark(output: Path, steps: list[int]) -> dict:
-    return {"name": "convergence", "model": "analytic", "prompts": ["a red circle", "a purple ring on white"],
-            "seeds": [1, 2, 3, 4], "samplers": SAMPLERS, "steps": steps, "cfg_scale": [1.0, 7.0],
-            "size": [16, 16], "batch_size": 4, "metrics": ["ode_error"], "output": str(output)}
+    return {
+        "name": "convergence",
+        "model": "analytic",
+        "prompts": ["a red circle", "a purple ring on white"],
+        "seeds": [1, 2, 3, 4],
+        "samplers": SAMPLERS,
+        "steps": steps,
+        "cfg_scale": [1.0, 7.0],
+        "size": [16, 16],
+        "batch_size": 4,
+        "metrics": ["ode_error"],
+        "output": str(output),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     frame = load_results(work / "run")
     frame = frame[frame["status"] == "ok"]
     by = ["prompt", "cfg_scale", "sampler"]
-    table = (frame.assign(log_err=frame["ode_error"].map(math.log))
-             .groupby([*by, "steps"])["log_err"].mean().map(math.exp).unstack("steps"))
+    table = (
+        frame.assign(log_err=frame["ode_error"].map(math.log))
+        .groupby([*by, "steps"])["log_err"]
+        .mean()
+        .map(math.exp)
+        .unstack("steps")
+    )
     largest = sorted(args.steps)[-3:]
     orders = convergence_orders(frame, by=[*by, "steps"], steps=largest).set_index(by)["order"]
     table["order"] = orders

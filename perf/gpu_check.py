@@ -7,6 +7,7 @@ ratios (targets: time <= 1.02, memory within 5 %). Then SDXL at 1024x1024, batch
 comparison with published figures. `--tiny` runs the same code on tiny random models on the CPU (tests).
 Usage: python perf/gpu_check.py [--tiny] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,20 +32,42 @@ class Case:
 
 CASES = (
     Case("Euler", "EulerDiscreteScheduler", (("timestep_spacing", "linspace"),)),
-    Case("DPM++ 2M Karras", "DPMSolverMultistepScheduler",
-         (("use_karras_sigmas", True), ("algorithm_type", "dpmsolver++"), ("solver_order", 2))),
+    Case(
+        "DPM++ 2M Karras",
+        "DPMSolverMultistepScheduler",
+        (("use_karras_sigmas", True), ("algorithm_type", "dpmsolver++"), ("solver_order", 2)),
+    ),
     Case("diffusers:EulerDiscrete", "EulerDiscreteScheduler"),
 )
-SD_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
-               "beta_schedule": "scaled_linear", "steps_offset": 1}
+SD_SCHEDULE = {
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "steps_offset": 1,
+}
 
 
 def settings(tiny: bool) -> dict:
     if tiny:
-        return {"arch": "tiny", "xl": "tiny-xl", "dtype": "float32", "device": "cpu", "size": 64,
-                "xl_size": 64, "steps": 4}
-    return {"arch": "sd15", "xl": "sdxl", "dtype": "float16", "device": "cuda", "size": 512,
-            "xl_size": 1024, "steps": 20}
+        return {
+            "arch": "tiny",
+            "xl": "tiny-xl",
+            "dtype": "float32",
+            "device": "cpu",
+            "size": 64,
+            "xl_size": 64,
+            "steps": 4,
+        }
+    return {
+        "arch": "sd15",
+        "xl": "sdxl",
+        "dtype": "float16",
+        "device": "cuda",
+        "size": 512,
+        "xl_size": 1024,
+        "steps": 20,
+    }
 
 
 def bench_run(work: Path, s: dict, arch: str, size: int, samplers: list[str], batch: int, repeats: int):
@@ -53,10 +76,20 @@ def bench_run(work: Path, s: dict, arch: str, size: int, samplers: list[str], ba
     from bench.runner import run
     from bench.store import load_results
 
-    config = {"name": f"gpu-check-{arch}-b{batch}", "prompts": [PROMPT], "seeds": list(range(1, batch + 1)),
-              "model": {"arch": arch, "weights": "random", "seed": 0, "dtype": s["dtype"], "device": s["device"]},
-              "samplers": samplers, "steps": [s["steps"]], "size": [size, size], "cfg_scale": 7.0,
-              "batch_size": batch, "repeats": repeats, "metrics": [], "output": str(work / f"{arch}-b{batch}")}
+    config = {
+        "name": f"gpu-check-{arch}-b{batch}",
+        "prompts": [PROMPT],
+        "seeds": list(range(1, batch + 1)),
+        "model": {"arch": arch, "weights": "random", "seed": 0, "dtype": s["dtype"], "device": s["device"]},
+        "samplers": samplers,
+        "steps": [s["steps"]],
+        "size": [size, size],
+        "cfg_scale": 7.0,
+        "batch_size": batch,
+        "repeats": repeats,
+        "metrics": [],
+        "output": str(work / f"{arch}-b{batch}"),
+    }
     path = work / f"{arch}-b{batch}.yaml"
     path.write_text(yaml.safe_dump(config))
     run(load_config(path), progress=False)
@@ -71,8 +104,15 @@ def pipeline_run(model, case: Case, s: dict, batch: int, repeats: int) -> tuple[
 
     scheduler = getattr(diffusers, case.scheduler)(**SD_SCHEDULE, **dict(case.options))
     pipe = diffusers.StableDiffusionPipeline(
-        vae=model.vae, text_encoder=model.text_encoders[0], tokenizer=model.tokenizers[0], unet=model.unet,
-        scheduler=scheduler, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        vae=model.vae,
+        text_encoder=model.text_encoders[0],
+        tokenizer=model.tokenizers[0],
+        unet=model.unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     device = torch.device(s["device"])
     shape = model.latent_shape(s["size"], s["size"])
@@ -80,8 +120,15 @@ def pipeline_run(model, case: Case, s: dict, batch: int, repeats: int) -> tuple[
     latents = latents.to(device, model.compute_dtype)
 
     def call() -> None:
-        pipe(PROMPT, negative_prompt="", num_inference_steps=s["steps"], guidance_scale=7.0,
-             latents=latents.clone(), num_images_per_prompt=batch, output_type="np")
+        pipe(
+            PROMPT,
+            negative_prompt="",
+            num_inference_steps=s["steps"],
+            guidance_scale=7.0,
+            latents=latents.clone(),
+            num_images_per_prompt=batch,
+            output_type="np",
+        )
 
     call()  # warm-up, as the harness does
     times = []
@@ -111,8 +158,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from bench.models import ModelSpec, load_model
 
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
-    model = load_model(ModelSpec("diffusers", tuple(sorted({"arch": s["arch"], "weights": "random", "seed": 0,
-                                                            "dtype": s["dtype"], "device": s["device"]}.items()))))
+    model = load_model(
+        ModelSpec(
+            "diffusers",
+            tuple(
+                sorted(
+                    {
+                        "arch": s["arch"],
+                        "weights": "random",
+                        "seed": 0,
+                        "dtype": s["dtype"],
+                        "device": s["device"],
+                    }.items()
+                )
+            ),
+        )
+    )
     rows: list[dict] = []
     for batch in (1, 4):
         frame = bench_run(work, s, s["arch"], s["size"], [c.label for c in CASES], batch, args.repeats)
@@ -121,16 +182,36 @@ def main(argv: list[str] | None = None) -> list[dict]:
             bench_s = float(cells.total_s.median())
             bench_mem = int(cells.peak_mem_bytes.max())
             pipe_s, pipe_mem = pipeline_run(model, case, s, batch, args.repeats)
-            rows.append({"model": s["arch"], "sampler": case.label, "batch": batch, "bench_s": bench_s,
-                         "pipeline_s": pipe_s, "time_ratio": bench_s / pipe_s, "bench_mem": bench_mem,
-                         "pipeline_mem": pipe_mem, "mem_ratio": bench_mem / pipe_mem if pipe_mem else None,
-                         "status": "ok" if (cells.status == "ok").all() else "failed"})
+            rows.append(
+                {
+                    "model": s["arch"],
+                    "sampler": case.label,
+                    "batch": batch,
+                    "bench_s": bench_s,
+                    "pipeline_s": pipe_s,
+                    "time_ratio": bench_s / pipe_s,
+                    "bench_mem": bench_mem,
+                    "pipeline_mem": pipe_mem,
+                    "mem_ratio": bench_mem / pipe_mem if pipe_mem else None,
+                    "status": "ok" if (cells.status == "ok").all() else "failed",
+                }
+            )
     if not args.no_xl:
         frame = bench_run(work, s, s["xl"], s["xl_size"], ["Euler"], 1, args.repeats)
-        rows.append({"model": s["xl"], "sampler": "Euler", "batch": 1, "bench_s": float(frame.total_s.median()),
-                     "pipeline_s": None, "time_ratio": None, "bench_mem": int(frame.peak_mem_bytes.max()),
-                     "pipeline_mem": None, "mem_ratio": None,
-                     "status": "ok" if (frame.status == "ok").all() else "failed"})
+        rows.append(
+            {
+                "model": s["xl"],
+                "sampler": "Euler",
+                "batch": 1,
+                "bench_s": float(frame.total_s.median()),
+                "pipeline_s": None,
+                "time_ratio": None,
+                "bench_mem": int(frame.peak_mem_bytes.max()),
+                "pipeline_mem": None,
+                "mem_ratio": None,
+                "status": "ok" if (frame.status == "ok").all() else "failed",
+            }
+        )
     print_table(rows, s)
     return rows
 
@@ -140,13 +221,17 @@ def print_table(rows: list[dict], s: dict) -> None:
         return "-" if v is None else format(v, spec)
 
     print(f"device {s['device']}, {s['dtype']}, {s['steps']} steps, CFG 7; s/image = encode + sample + decode")
-    print(f"{'model':8} {'sampler':24} {'batch':>5} {'bench s/img':>11} {'pipe s/img':>10} {'ratio':>6} "
-          f"{'bench MiB':>9} {'pipe MiB':>9} {'ratio':>6} status")
+    print(
+        f"{'model':8} {'sampler':24} {'batch':>5} {'bench s/img':>11} {'pipe s/img':>10} {'ratio':>6} "
+        f"{'bench MiB':>9} {'pipe MiB':>9} {'ratio':>6} status"
+    )
     for r in rows:
-        print(f"{r['model']:8} {r['sampler']:24} {r['batch']:>5} {r['bench_s']:>11.4f} "
-              f"{fmt(r['pipeline_s'], '>10.4f')} {fmt(r['time_ratio'], '>6.3f')} "
-              f"{r['bench_mem'] / 2**20:>9.0f} {fmt(r['pipeline_mem'] and r['pipeline_mem'] / 2**20, '>9.0f')} "
-              f"{fmt(r['mem_ratio'], '>6.3f')} {r['status']}")
+        print(
+            f"{r['model']:8} {r['sampler']:24} {r['batch']:>5} {r['bench_s']:>11.4f} "
+            f"{fmt(r['pipeline_s'], '>10.4f')} {fmt(r['time_ratio'], '>6.3f')} "
+            f"{r['bench_mem'] / 2**20:>9.0f} {fmt(r['pipeline_mem'] and r['pipeline_mem'] / 2**20, '>9.0f')} "
+            f"{fmt(r['mem_ratio'], '>6.3f')} {r['status']}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ order (from the paper, or from the analysis where the paper's assumption does no
 order (least squares over the step counts), the error at the first and last step count, and the
 slope of the last doubling.
 """
+
 from __future__ import annotations
 
 import argparse

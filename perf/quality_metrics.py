@@ -8,6 +8,7 @@ LPIPS-Alex to a second image (lpips), the FID Inception network's features (fid/
 Frechet/MMD step on top is milliseconds). Each metric is timed on `--images` images of `--size` px after
 one warm-up call; the model's build time is printed apart (paid once per run). Images are random uint8.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,22 @@ def pick_score() -> Callable[[np.ndarray], Any]:
     from bench.models.sd_tokenizer import clip_tokenizer
 
     config = CLIPConfig(  # laion/CLIP-ViT-H-14-laion2B-s32B-b79K's shape
-        text_config={"hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16,
-                     "num_hidden_layers": 24},
-        vision_config={"hidden_size": 1280, "intermediate_size": 5120, "num_attention_heads": 16,
-                       "num_hidden_layers": 32, "patch_size": 14, "image_size": 224}, projection_dim=1024)
+        text_config={
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_attention_heads": 16,
+            "num_hidden_layers": 24,
+        },
+        vision_config={
+            "hidden_size": 1280,
+            "intermediate_size": 5120,
+            "num_attention_heads": 16,
+            "num_hidden_layers": 32,
+            "patch_size": 14,
+            "image_size": 224,
+        },
+        projection_dim=1024,
+    )
     processor = CLIPProcessor(CLIPImageProcessor(), clip_tokenizer())
     scorer = PickScorer(CLIPModel(config).eval(), processor, True)
     return lambda images: scorer.score(images, [PROMPTS] * len(images))

@@ -12,6 +12,7 @@ Prints:
 docs/scaling.md derives from these how throughput scales with workers and where the driver saturates.
 Usage: python perf/ray.py [--config benchmarks.yaml] [--samplers N] [--cpus 2] [--calls 300] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,11 @@ def batch_overhead(config, repeats: int) -> dict[str, float]:
             own.append(t1 - t0)
             extra.append((t2 - t1) - (t1 - t0))
     ray.kill(remote)
-    return {"batch in this process": statistics.median(own), "Ray's extra per batch": statistics.median(extra),
-            "actor start + model load": started}
+    return {
+        "batch in this process": statistics.median(own),
+        "Ray's extra per batch": statistics.median(extra),
+        "actor start + model load": started,
+    }
 
 
 class Echo:
@@ -108,8 +112,13 @@ def round_trips(calls: int) -> dict[str, float]:
     actor = ray.remote(Echo).options(num_cpus=0).remote()
     ray.get(actor.ping.remote())
     rng = np.random.default_rng(0)
-    batch = [{"latents": rng.standard_normal((4, 64, 64), dtype=np.float32),
-              "image": rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)} for _ in range(4)]
+    batch = [
+        {
+            "latents": rng.standard_normal((4, 64, 64), dtype=np.float32),
+            "image": rng.integers(0, 256, (512, 512, 3), dtype=np.uint8),
+        }
+        for _ in range(4)
+    ]
     batch_ref = ray.put(batch)
     out = {}
     for name, payload, n in (("empty call", None, calls), ("SD batch result (4 x 512^2)", batch_ref, calls // 10)):
@@ -144,19 +153,27 @@ def driver_costs(tmp: Path, repeats: int = 20) -> dict[str, tuple[float, float]]
 
     y, x = np.mgrid[0:512, 0:512]
     smooth = np.stack([x / 2, y / 2, (x + y) / 4], axis=-1).astype(np.uint8)
-    images = {"PNG 512^2 smooth": smooth,
-              "PNG 512^2 noise": np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)}
+    images = {
+        "PNG 512^2 smooth": smooth,
+        "PNG 512^2 noise": np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8),
+    }
     try:  # a real photograph, 512x512 (scikit-image ships it; k-diffusion depends on scikit-image)
         from skimage.data import astronaut
 
         images["PNG 512^2 photo"] = astronaut()
     except ImportError:
         pass
-    out = {name: _median_costs(lambda i, im=image: write_png(tmp / "png" / f"{i}.png", im, "parameters"), repeats)
-           for name, image in images.items()}
+    out = {
+        name: _median_costs(lambda i, im=image: write_png(tmp / "png" / f"{i}.png", im, "parameters"), repeats)
+        for name, image in images.items()
+    }
     store = Store.open(tmp / "store")
-    out["SQLite row commit"] = _median_costs(lambda i: store.write_cell(
-        {"cell_id": f"c{i}", "status": "ok", "fingerprint": [0.0] * 64, "metrics": {"m": 1.0}}), repeats * 5)
+    out["SQLite row commit"] = _median_costs(
+        lambda i: store.write_cell(
+            {"cell_id": f"c{i}", "status": "ok", "fingerprint": [0.0] * 64, "metrics": {"m": 1.0}}
+        ),
+        repeats * 5,
+    )
     store.close()
     return out
 
@@ -175,7 +192,7 @@ def main() -> int:
 
     config = load_config(args.config)
     if args.samplers:
-        config = replace(config, axes={**config.axes, "sampler": config.axes["sampler"][:args.samplers]})
+        config = replace(config, axes={**config.axes, "sampler": config.axes["sampler"][: args.samplers]})
     n_cells = len(expand(config))
     n_batches = sum(1 for _ in batches(expand(config), config.batch_size))
     startup = loopback_ray(args.cpus)
@@ -188,14 +205,17 @@ def main() -> int:
     import ray
 
     ray.shutdown()
-    print(f"benchmark: {config.name} ({n_cells} cells, {n_batches} batches of up to {config.batch_size}); "
-          f"machine: {os.cpu_count()} CPUs, Ray with {args.cpus} CPUs (started in {startup:.1f} s, not counted)")
+    print(
+        f"benchmark: {config.name} ({n_cells} cells, {n_batches} batches of up to {config.batch_size}); "
+        f"machine: {os.cpu_count()} CPUs, Ray with {args.cpus} CPUs (started in {startup:.1f} s, not counted)"
+    )
     print("\n1. wall time, fresh store each (worker start, imports, model loads, warm-ups, metrics, exports)")
     for name, seconds in walls.items():
         print(f"   {name:<10} {seconds:8.2f} s   local / this = {walls['local'] / seconds:5.2f}")
     print(f"   ray x{args.cpus} / local = {walls[f'ray x{args.cpus}'] / walls['local']:.2f}")
-    print("\n2a. per-batch cost of the real path (BatchWorker through an actor vs in this process, interleaved, "
-          "medians)")
+    print(
+        "\n2a. per-batch cost of the real path (BatchWorker through an actor vs in this process, interleaved, medians)"
+    )
     for name, seconds in overhead.items():
         print(f"   {name:<30} {seconds * 1e3:10.3f} ms")
     print("\n2b. per-batch scheduling cost (median round trip through one actor)")

@@ -8,6 +8,7 @@ A1111 infotext, times that follow steps with noise and a slow first batch, exact
   4. a copy of report.html alone in an empty folder: images that failed to render (target 0).
 Usage: python perf/report.py [--dir /tmp/perf-report] [--samplers 30] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-PROMPTS = ["a red circle", "a blue square", "a green triangle", "a purple ring", "a yellow cross on black",
-           "an orange disc on white", "a cyan bar", "<script>alert('x')</script> a grey dot"]
+PROMPTS = [
+    "a red circle",
+    "a blue square",
+    "a green triangle",
+    "a purple ring",
+    "a yellow cross on black",
+    "an orange disc on white",
+    "a cyan bar",
+    "<script>alert('x')</script> a grey dot",
+]
 SEEDS = [1, 2, 3, 4]
 STEPS = [5, 10, 20, 30, 40]
 FAMILIES = ("k", "diffusers")
@@ -60,23 +69,46 @@ def synthetic_run(run_dir: Path, n_samplers: int) -> int:
                     failed = (s * 31 + steps + p + seed) % 97 == 0
                     image = f"images/{cell_id}.png"
                     t = per_step * steps * (1.6 if p == 0 and seed == 1 else 1.0) * rng.uniform(0.9, 1.15)
-                    row = {"cell_id": cell_id, "status": "failed" if failed else "ok",
-                           "error": "RuntimeError: NaN <b>in</b> latents" if failed else None, "model": "analytic",
-                           "prompt": prompt, "negative_prompt": "", "size": "16x16", "width": 16, "height": 16,
-                           "clip_skip": 1, "cfg_scale": 7.0, "sampler": name, "sampler_id": f"{family}:algo{s}/normal",
-                           "family": family, "algorithm": f"algo{s}", "schedule": "normal", "stochastic": s % 5 == 4,
-                           "sampler_options": None, "steps": steps, "seed": seed, "batch_size": 4, "run_id": run_id}
+                    row = {
+                        "cell_id": cell_id,
+                        "status": "failed" if failed else "ok",
+                        "error": "RuntimeError: NaN <b>in</b> latents" if failed else None,
+                        "model": "analytic",
+                        "prompt": prompt,
+                        "negative_prompt": "",
+                        "size": "16x16",
+                        "width": 16,
+                        "height": 16,
+                        "clip_skip": 1,
+                        "cfg_scale": 7.0,
+                        "sampler": name,
+                        "sampler_id": f"{family}:algo{s}/normal",
+                        "family": family,
+                        "algorithm": f"algo{s}",
+                        "schedule": "normal",
+                        "stochastic": s % 5 == 4,
+                        "sampler_options": None,
+                        "steps": steps,
+                        "seed": seed,
+                        "batch_size": 4,
+                        "run_id": run_id,
+                    }
                     if not failed:
-                        err = 2.0 * steps ** -order * rng.uniform(0.8, 1.2)
+                        err = 2.0 * steps**-order * rng.uniform(0.8, 1.2)
                         pixels = np.full((16, 16, 3), (s * 8) % 256, dtype=np.uint8)
                         pixels[4:12, 4:12] = (255, (p * 30) % 256, seed * 50)
                         fields = {"Steps": steps, "Sampler": name, "Seed": seed, "CFG scale": 7}
                         write_png(run_dir / image, pixels, format_infotext(Infotext(prompt, "", fields)))
-                        row.update(nfe=steps * (1 + s % 2), sample_s=t, total_s=t + 0.0001,
-                                   sample_s_repeats=[t], peak_mem_bytes=800_000_000,
-                                   peak_mem_kind="cpu_peak_rss_process", image=image,
-                                   metrics={"ode_error": err, "alignment": max(0.0, 1 - err),
-                                            "fidelity": 1 + err / 2})
+                        row.update(
+                            nfe=steps * (1 + s % 2),
+                            sample_s=t,
+                            total_s=t + 0.0001,
+                            sample_s_repeats=[t],
+                            peak_mem_bytes=800_000_000,
+                            peak_mem_kind="cpu_peak_rss_process",
+                            image=image,
+                            metrics={"ode_error": err, "alignment": max(0.0, 1 - err), "fidelity": 1 + err / 2},
+                        )
                     store.write_cell(row)
     store.end_run(run_id)
     store.close()
@@ -108,8 +140,10 @@ def chromium_load(report: Path) -> tuple[float, list[str], int]:
         start = time.perf_counter()
         browser.load(report.as_uri())
         seconds = time.perf_counter() - start
-        broken = browser.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0"
-                                  " && i.getAttribute('src')).length")
+        broken = browser.evaluate(
+            "Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0"
+            " && i.getAttribute('src')).length"
+        )
         return seconds, browser.problems(), int(broken)
 
 
@@ -127,24 +161,42 @@ def main() -> None:
     command = [sys.executable, "-m", "bench.cli", "report", str(run_dir)]
     first, cpu, output = timed(command)
     print(output.strip())
-    print(f"1. bench report, first build: {first:.2f} s wall, {cpu:.2f} s CPU (target < 15 s); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"1. bench report, first build: {first:.2f} s wall, {cpu:.2f} s CPU (target < 15 s); load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     report = run_dir / "report.html"
     seconds, problems, broken = chromium_load(report)
-    print(f"2. report.html: {report.stat().st_size / 2**20:.1f} MB; Chromium load: {seconds:.2f} s (target < 3 s); "
-          f"console problems: {len(problems)}, images not rendered: {broken}")
+    print(
+        f"2. report.html: {report.stat().st_size / 2**20:.1f} MB; Chromium load: {seconds:.2f} s (target < 3 s); "
+        f"console problems: {len(problems)}, images not rendered: {broken}"
+    )
     again, _, output = timed(command)
-    print(f"3. bench report on the unchanged store: {again:.2f} s = {again / first:.3f} of the first build "
-          f"(target < 0.05): {output.strip()}")
+    print(
+        f"3. bench report on the unchanged store: {again:.2f} s = {again / first:.3f} of the first build "
+        f"(target < 0.05): {output.strip()}"
+    )
     with tempfile.TemporaryDirectory() as alone:
         copy = Path(alone) / "report.html"
         shutil.copy(report, copy)
         _, problems_alone, broken_alone = chromium_load(copy)
-    print(f"4. report.html alone in an empty folder: {broken_alone} images not rendered, "
-          f"{len(problems_alone)} console problems")
-    print(json.dumps({"cells": cells, "first_s": round(first, 2), "first_cpu_s": round(cpu, 2), "chromium_load_s": round(seconds, 2),
-                      "size_mb": round(report.stat().st_size / 2**20, 2), "noop_ratio": round(again / first, 4),
-                      "broken_alone": broken_alone}))
+    print(
+        f"4. report.html alone in an empty folder: {broken_alone} images not rendered, "
+        f"{len(problems_alone)} console problems"
+    )
+    print(
+        json.dumps(
+            {
+                "cells": cells,
+                "first_s": round(first, 2),
+                "first_cpu_s": round(cpu, 2),
+                "chromium_load_s": round(seconds, 2),
+                "size_mb": round(report.stat().st_size / 2**20, 2),
+                "noop_ratio": round(again / first, 4),
+                "broken_alone": broken_alone,
+            }
+        )
+    )
     if not args.keep and args.dir is None:
         shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -9,6 +9,7 @@ Prints:
   4. a resumed, already-finished run / the first run (target < 0.05).
 Usage: python perf/spine.py [--repeats 3] [--skip-default] [--size 64]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,11 +63,11 @@ def bare_loop(model, prompts, seeds, sampler_names, steps, size) -> float:
                 return eu + 7.0 * (ec - eu)
 
         denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(Guided(), model.alphas_cumprod, False)
-        noise = torch.stack([torch.randn((3, size, size), generator=torch.Generator().manual_seed(s))
-                             for s in seeds])
+        noise = torch.stack([torch.randn((3, size, size), generator=torch.Generator().manual_seed(s)) for s in seeds])
         for name, schedule in sampler_names:
-            sigmas = SCHEDULE_FUNCTIONS[schedule](steps, float(denoiser.sigma_min),
-                                                  float(denoiser.sigma_max), denoiser.sigmas)
+            sigmas = SCHEDULE_FUNCTIONS[schedule](
+                steps, float(denoiser.sigma_min), float(denoiser.sigma_max), denoiser.sigmas
+            )
             fn = getattr(k_diffusion.sampling, f"sample_{name}")
             with torch.inference_mode():
                 model.decode(fn(denoiser, noise * sigmas[0], sigmas, disable=True))
@@ -74,7 +75,7 @@ def bare_loop(model, prompts, seeds, sampler_names, steps, size) -> float:
     def run_once() -> None:
         for prompt in prompts:
             for start in range(0, len(seeds), BATCH):  # the harness's batches
-                run_batch(prompt, seeds[start:start + BATCH])
+                run_batch(prompt, seeds[start : start + BATCH])
 
     from bench.runner import torch_threads
 
@@ -106,10 +107,10 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
 
     if not args.skip_default:
-        first = timed_process(bench_exe + ["run", "benchmarks.yaml", "-o", str(work / "default"),
-                                           "--no-progress"])
-        resumed = timed_process(bench_exe + ["run", "benchmarks.yaml", "-o", str(work / "default"),
-                                             "--no-progress", "--no-report"])
+        first = timed_process(bench_exe + ["run", "benchmarks.yaml", "-o", str(work / "default"), "--no-progress"])
+        resumed = timed_process(
+            bench_exe + ["run", "benchmarks.yaml", "-o", str(work / "default"), "--no-progress", "--no-report"]
+        )
         rows.append(("default benchmark wall time", f"{first:.1f} s", "< 60 s"))
         rows.append(("resumed finished run / first run", f"{resumed / first:.3f} ({resumed:.2f} s)", "< 0.05"))
 
@@ -140,10 +141,20 @@ def main() -> None:
     n = len(PROMPTS) * len(pairs) * len(sizes["N"])
     bare_cell = (med["bare-2N"] - med["bare-N"]) / n
     harness_cell = (med["harness-2N"] - med["harness-N"]) / n
-    rows.append(("harness / bare loop, time per cell (slope)",
-                 f"{harness_cell / bare_cell:.3f} (bare {bare_cell * 1e3:.1f} ms at {args.size}px)", "<= 1.05"))
-    rows.append(("harness / bare loop, whole run of N cells", f"{med['harness-N'] / med['bare-N']:.3f} "
-                 f"(fixed {(med['harness-N'] - n * harness_cell) * 1e3:.0f} ms/run)", "-"))
+    rows.append(
+        (
+            "harness / bare loop, time per cell (slope)",
+            f"{harness_cell / bare_cell:.3f} (bare {bare_cell * 1e3:.1f} ms at {args.size}px)",
+            "<= 1.05",
+        )
+    )
+    rows.append(
+        (
+            "harness / bare loop, whole run of N cells",
+            f"{med['harness-N'] / med['bare-N']:.3f} (fixed {(med['harness-N'] - n * harness_cell) * 1e3:.0f} ms/run)",
+            "-",
+        )
+    )
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'value':>28}  target")

@@ -3,6 +3,7 @@
 Receives plain data (a results DataFrame, a metadata dict, the run directory) and never imports
 `bench`. Importing this package is cheap: matplotlib, PIL and Jinja2 load only when a report is built.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ column, label, whether it sorts as a number, and its role), and every view reads
 "choice" axes are what a user picks (sampler, steps), "task" axes change the task and are never ranked
 across (model, size, CFG...), "replicate" axes are averaged over (prompt, seed).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -29,9 +30,18 @@ class Axes:
     def of(cls, record: Mapping[str, Any]) -> Axes:
         """From the harness's plain description: {"axes": [{column, label, numeric, role}], "columns": [...]}."""
         plain: Iterable[Mapping[str, Any]] = record["axes"]
-        return cls(tuple(AxisInfo(str(a["column"]), str(a.get("label") or a["column"]),
-                                  bool(a.get("numeric")), str(a.get("role") or "task")) for a in plain),
-                   frozenset(record.get("columns", ())))
+        return cls(
+            tuple(
+                AxisInfo(
+                    str(a["column"]),
+                    str(a.get("label") or a["column"]),
+                    bool(a.get("numeric")),
+                    str(a.get("role") or "task"),
+                )
+                for a in plain
+            ),
+            frozenset(record.get("columns", ())),
+        )
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 Everything is derived from the stored results alone (no model, no GPU), so a report can be rebuilt at
 any time with `bench report RUN_DIR`.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,15 +28,33 @@ from reports.recommend import MetricAdvice, advise
 from reports.tables import cell_table, config_table
 from reports.verdict import collect_samples, verdicts
 
-REQUIRED = ("cell_id", "status", "error", "model", "prompt", "seed", "sampler", "sampler_id", "stochastic",
-            "steps", "width", "height", "nfe", "sample_s", "total_s", "peak_mem_bytes", "image")
+REQUIRED = (
+    "cell_id",
+    "status",
+    "error",
+    "model",
+    "prompt",
+    "seed",
+    "sampler",
+    "sampler_id",
+    "stochastic",
+    "steps",
+    "width",
+    "height",
+    "nfe",
+    "sample_s",
+    "total_s",
+    "peak_mem_bytes",
+    "image",
+)
 
 
 def _check(results: pd.DataFrame) -> None:
     missing = [c for c in REQUIRED if c not in results.columns]
     if missing:
-        raise ReportError(f"results frame lacks column(s) {', '.join(missing)}; "
-                         f"the report needs: {', '.join(REQUIRED)}")
+        raise ReportError(
+            f"results frame lacks column(s) {', '.join(missing)}; the report needs: {', '.join(REQUIRED)}"
+        )
     if results.empty:
         raise ReportError("results frame is empty: the run has no cells to report")
 
@@ -70,8 +89,16 @@ def _say(progress: Progress | None, started: float, message: str) -> None:
         progress(f"{message} ({time.perf_counter() - started:.1f} s)")
 
 
-def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: dict, mode: EmbedMode | None = None,
-                 progress: Progress | None = None, fingerprint: str = "") -> Path:
+def build_report(
+    results: pd.DataFrame,
+    meta: dict,
+    run_dir: Path,
+    *,
+    record: dict,
+    mode: EmbedMode | None = None,
+    progress: Progress | None = None,
+    fingerprint: str = "",
+) -> Path:
     """Write run_dir/report.html and run_dir/charts/; return the report's path.
 
     `record` is the harness's cell record as plain data (bench.record.for_reports): the run's axes.
@@ -89,14 +116,16 @@ def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: di
     metrics = present_metrics(results)
     summary = summarise(results, axes)
     random_metrics = set(meta.get("metric_random_weights", []) or [])  # the metric's own model is random
-    objective = resolve(meta.get("report"), [m.name for m in metrics if m.name not in random_metrics],
-                        random_weights)
+    objective = resolve(meta.get("report"), [m.name for m in metrics if m.name not in random_metrics], random_weights)
     samples = collect_samples(results, axes, [m.name for m in metrics])
     decided = verdicts(summary, objective, samples)
     ranked = [m for m in metrics if not (m.needs_real_weights and random_weights) and m.name not in random_metrics]
-    skipped = [f"{m.label} is not used for the recommendation: "
-               f"{'its own model' if m.name in random_metrics else 'the model'} has random weights."
-               for m in metrics if m not in ranked]
+    skipped = [
+        f"{m.label} is not used for the recommendation: "
+        f"{'its own model' if m.name in random_metrics else 'the model'} has random weights."
+        for m in metrics
+        if m not in ranked
+    ]
     advice = _advise_per_slice(summary, [m for m in ranked if m.name != objective.metric])
     _say(progress, started, f"summarised {len(results)} cells into {len(summary)} configurations")
 
@@ -108,9 +137,22 @@ def build_report(results: pd.DataFrame, meta: dict, run_dir: Path, *, record: di
     tables = [config_table(summary, metrics, colours, extra, axes), cell_table(results, metrics, colours, axes)]
 
     _remove_stale(run_dir, {c.png for c in charts} | {c.svg for c in charts})
-    html = render_html(results=results, meta=meta, verdicts=decided, objective=objective, advice=advice,
-                       skipped=skipped, charts=charts, tables=tables, explorer=explorer, metrics=metrics,
-                       colours=colours, axes=axes, run_dir=run_dir, fingerprint=fingerprint)
+    html = render_html(
+        results=results,
+        meta=meta,
+        verdicts=decided,
+        objective=objective,
+        advice=advice,
+        skipped=skipped,
+        charts=charts,
+        tables=tables,
+        explorer=explorer,
+        metrics=metrics,
+        colours=colours,
+        axes=axes,
+        run_dir=run_dir,
+        fingerprint=fingerprint,
+    )
     out = run_dir / "report.html"
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")  # unique per process
     try:

@@ -4,6 +4,7 @@ against time with its Pareto front, peak memory. PNG for the page, SVG (text kep
 matplotlib is used through `Figure` objects only, never pyplot, so no global backend or figure state is
 touched; every sampler keeps the colour reports.palette gave it.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,13 @@ def marker_of(sampler: str, colours: dict[str, str]) -> str:
 
 def _legend(ax, entries: int) -> None:
     """Below the axes, in columns, so it never clips nor hides data however many series there are."""
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=max(1, min(3, math.ceil(entries / 4))),
-              fontsize=7.5, frameon=False)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncol=max(1, min(3, math.ceil(entries / 4))),
+        fontsize=7.5,
+        frameon=False,
+    )
 
 
 def _family(sampler_id: str) -> str:
@@ -79,7 +85,7 @@ def panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         for family in dict.fromkeys(families):
             rows = part[families == family]
             names = list(dict.fromkeys(rows["sampler"]))
-            chunks = [names[i:i + PANEL_SERIES] for i in range(0, len(names), PANEL_SERIES)]
+            chunks = [names[i : i + PANEL_SERIES] for i in range(0, len(names), PANEL_SERIES)]
             for k, chunk in enumerate(chunks, start=1):
                 title = [str(slice_label)] if slice_label else []
                 title += [family + (f" ({k} of {len(chunks)})" if len(chunks) > 1 else "")] if many else []
@@ -137,8 +143,10 @@ def _title(text: str, width: int = 70) -> str:
 
 def _series(summary: pd.DataFrame, colours: dict[str, str]) -> list[tuple[str, pd.DataFrame, str]]:
     """(name, rows by steps, marker) of each series (one sampler in one task slice)."""
-    return [(str(name), rows.sort_values("steps"), marker_of(str(rows["sampler"].iloc[0]), colours))
-            for name, rows in summary.groupby("series", sort=False)]
+    return [
+        (str(name), rows.sort_values("steps"), marker_of(str(rows["sampler"].iloc[0]), colours))
+        for name, rows in summary.groupby("series", sort=False)
+    ]
 
 
 def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, tuple[str, ...]]:
@@ -153,19 +161,26 @@ def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, t
     for ax, n in zip(axes, steps):
         at = rows[rows["steps"] == n].sort_values("time_s", ascending=False)
         err = [(at["time_s"] - at["time_min"]).clip(lower=0), (at["time_max"] - at["time_s"]).clip(lower=0)]
-        ax.barh(at["series"], at["time_s"], xerr=err, capsize=3,
-                color=[colours[s] for s in at["sampler"]], error_kw={"elinewidth": 1})
+        ax.barh(
+            at["series"],
+            at["time_s"],
+            xerr=err,
+            capsize=3,
+            color=[colours[s] for s in at["sampler"]],
+            error_kw={"elinewidth": 1},
+        )
         ax.set_title(f"{int(n)} steps", fontsize=10)
         ax.set_xlabel(TIME_LABEL)
         ax.tick_params(axis="y", labelsize=8)
-    for ax in axes[len(steps):]:
+    for ax in axes[len(steps) :]:
         ax.set_visible(False)
     fig.suptitle("Sampler time comparison (whiskers: fastest and slowest repeat)", fontsize=11)
     return fig, tuple(dict.fromkeys(rows["series"]))
 
 
-def _lines(summary: pd.DataFrame, colours: dict[str, str], column: str, ylabel: str,
-           title: str) -> tuple[Figure, tuple[str, ...]]:
+def _lines(
+    summary: pd.DataFrame, colours: dict[str, str], column: str, ylabel: str, title: str
+) -> tuple[Figure, tuple[str, ...]]:
     """One line per series against steps, in small multiples; log y when the values span decades."""
     shown = summary[summary[column].notna()]
     groups = panels(shown) if len(shown) else []
@@ -178,11 +193,20 @@ def _lines(summary: pd.DataFrame, colours: dict[str, str], column: str, ylabel: 
             colour = colours[part["sampler"].iloc[0]]
             # equal values (e.g. the same NFE) would hide earlier series: draw those wider, underneath
             wide = 1 - i / max(1, len(series) - 1)
-            style = {"color": colour, "marker": marker, "label": name, "linewidth": 1 + 2 * wide,
-                     "markersize": 4 + 4 * wide}
+            style = {
+                "color": colour,
+                "marker": marker,
+                "label": name,
+                "linewidth": 1 + 2 * wide,
+                "markersize": 4 + 4 * wide,
+            }
             if column == "time_s":
-                err = np.vstack([(part["time_s"] - part["time_min"]).clip(lower=0).to_numpy(),
-                                 (part["time_max"] - part["time_s"]).clip(lower=0).to_numpy()])
+                err = np.vstack(
+                    [
+                        (part["time_s"] - part["time_min"]).clip(lower=0).to_numpy(),
+                        (part["time_max"] - part["time_s"]).clip(lower=0).to_numpy(),
+                    ]
+                )
                 ax.errorbar(part["steps"].to_numpy(), part[column].to_numpy(), yerr=err, capsize=2, **style)
             else:
                 ax.plot(part["steps"].to_numpy(), part[column].to_numpy(), **style)
@@ -207,8 +231,9 @@ def nfe_vs_steps(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure
     return _lines(summary, colours, "nfe", "model evaluations (NFE) per image", "NFE vs steps")
 
 
-def quality_vs_time(summary: pd.DataFrame, colours: dict[str, str], spec: MetricSpec,
-                    random_weights: bool = False) -> tuple[Figure, tuple[str, ...]]:
+def quality_vs_time(
+    summary: pd.DataFrame, colours: dict[str, str], spec: MetricSpec, random_weights: bool = False
+) -> tuple[Figure, tuple[str, ...]]:
     """One point per configuration, small multiples; hollow points are not ranked; each slice's Pareto
     front is drawn in each of its panels (its members are named in the caption, not on the plot)."""
     shown = summary[summary[spec.name].notna() & summary["time_s"].notna()]
@@ -225,11 +250,26 @@ def quality_vs_time(summary: pd.DataFrame, colours: dict[str, str], spec: Metric
             ax.plot(part["time_s"], part[spec.name], color=colour, alpha=0.35, linewidth=1)
             hollow = ~part.index.isin(ranked.index)
             if (~hollow).any():
-                ax.scatter(part["time_s"][~hollow], part[spec.name][~hollow], color=colour, marker=marker,
-                           label=name, zorder=3, s=24)
+                ax.scatter(
+                    part["time_s"][~hollow],
+                    part[spec.name][~hollow],
+                    color=colour,
+                    marker=marker,
+                    label=name,
+                    zorder=3,
+                    s=24,
+                )
             if hollow.any():
-                ax.scatter(part["time_s"][hollow], part[spec.name][hollow], facecolors="none", marker=marker,
-                           edgecolors=colour, zorder=3, s=24, label=f"{name} (not ranked)")
+                ax.scatter(
+                    part["time_s"][hollow],
+                    part[spec.name][hollow],
+                    facecolors="none",
+                    marker=marker,
+                    edgecolors=colour,
+                    zorder=3,
+                    s=24,
+                    label=f"{name} (not ranked)",
+                )
             drawn.append(name)
         slice_rows = ranked[ranked["slice"] == rows["slice"].iloc[0]] if "slice" in ranked else ranked
         front = pareto_front(slice_rows, spec)
@@ -237,8 +277,16 @@ def quality_vs_time(summary: pd.DataFrame, colours: dict[str, str], spec: Metric
             # min/max goals: the best quality reachable within a time is a staircase; "closer to 1" is not
             where = {"where": "post"} if spec.goal != "one" else {}
             draw_front = ax.step if where else ax.plot
-            draw_front(front["time_s"], front[spec.name], color="black", linestyle="--", linewidth=1,
-                       label="Pareto front", zorder=2, **where)
+            draw_front(
+                front["time_s"],
+                front[spec.name],
+                color="black",
+                linestyle="--",
+                linewidth=1,
+                label="Pareto front",
+                zorder=2,
+                **where,
+            )
         if log_y:
             _log(ax, "y")
         if log_x:
@@ -279,8 +327,15 @@ def peak_memory(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure,
     return fig, tuple(per.index)
 
 
-def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[MetricSpec],
-                  run_dir: Path, memory_kind: str, random_weights: bool = False, workers: int = 2) -> list[Chart]:
+def render_charts(
+    summary: pd.DataFrame,
+    colours: dict[str, str],
+    metrics: list[MetricSpec],
+    run_dir: Path,
+    memory_kind: str,
+    random_weights: bool = False,
+    workers: int = 2,
+) -> list[Chart]:
     """Draw every chart into run_dir/charts as PNG and SVG (`workers` processes at once)."""
     run_dir = Path(run_dir)
     out_dir = run_dir / "charts"
@@ -289,18 +344,36 @@ def render_charts(summary: pd.DataFrame, colours: dict[str, str], metrics: list[
     plans: list[tuple[str, str, str, Callable[[], tuple[Figure, tuple[str, ...]]]]] = [
         ("time_bars", "Sampler time comparison", timing, lambda: time_bars(summary, colours)),
         ("time_vs_steps", "Time vs steps", timing, lambda: time_vs_steps(summary, colours)),
-        ("nfe_vs_steps", "NFE vs steps", "Denoiser evaluations per image (a CFG pair counts once).",
-         lambda: nfe_vs_steps(summary, colours)),
+        (
+            "nfe_vs_steps",
+            "NFE vs steps",
+            "Denoiser evaluations per image (a CFG pair counts once).",
+            lambda: nfe_vs_steps(summary, colours),
+        ),
     ]
     for spec in metrics:
-        caption = (f"{spec.label}: {spec.help}; {spec.direction_text}; mean over prompts and seeds. "
-                   "Dashed: the Pareto front (nothing is both faster and better); hollow points are not ranked. "
-                   + front_text(summary, spec))
-        plans.append((f"quality_{spec.name}", f"Quality vs time: {spec.label}", caption,
-                      partial(quality_vs_time, summary, colours, spec, random_weights)))
+        caption = (
+            f"{spec.label}: {spec.help}; {spec.direction_text}; mean over prompts and seeds. "
+            "Dashed: the Pareto front (nothing is both faster and better); hollow points are not ranked. "
+            + front_text(summary, spec)
+        )
+        plans.append(
+            (
+                f"quality_{spec.name}",
+                f"Quality vs time: {spec.label}",
+                caption,
+                partial(quality_vs_time, summary, colours, spec, random_weights),
+            )
+        )
     if "cuda" in memory_kind:  # otherwise memory is not per cell: the page says so in one sentence
-        plans.append(("peak_memory", "Peak memory", "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
-                      lambda: peak_memory(summary, colours)))
+        plans.append(
+            (
+                "peak_memory",
+                "Peak memory",
+                "Measured as: " + MEMORY_KINDS.get(memory_kind, memory_kind),
+                lambda: peak_memory(summary, colours),
+            )
+        )
     jobs = [(name, title, caption, plot, out_dir, run_dir) for name, title, caption, plot in plans]
     return [chart for chart in _draw_all(jobs, workers) if chart is not None]
 

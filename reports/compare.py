@@ -7,6 +7,7 @@ configuration, time is compared with a Mann-Whitney U test on the timing samples
 bootstrap interval of the paired differences; inside the noise the verdict is "tie". Writes compare.html
 (self-contained, same style as the report, every string escaped) and compare.md for a pull request.
 """
+
 from __future__ import annotations
 
 import io
@@ -71,13 +72,20 @@ def metric_verdict(spec, a: pd.Series, b: pd.Series) -> str:
         return "not measured"
     if lo <= 0 <= hi:
         return f"tie (Δ in [{lo:.3g}, {hi:.3g}])"
-    better = (hi < 0) if spec.goal == "min" else (lo > 0) if spec.goal == "max" else \
-        bool(((b - 1).abs() - (a - 1).abs()).mean() < 0)
+    better = (
+        (hi < 0)
+        if spec.goal == "min"
+        else (lo > 0)
+        if spec.goal == "max"
+        else bool(((b - 1).abs() - (a - 1).abs()).mean() < 0)
+    )
     return f"B {'better' if better else 'worse'} (Δ in [{lo:.3g}, {hi:.3g}])"
 
 
 def _arrow(spec, cells: pd.DataFrame) -> str:
-    return f"{spec.format(float(cells[spec.name + '_a'].mean()))} → {spec.format(float(cells[spec.name + '_b'].mean()))}"
+    return (
+        f"{spec.format(float(cells[spec.name + '_a'].mean()))} → {spec.format(float(cells[spec.name + '_b'].mean()))}"
+    )
 
 
 def compare_rows(pairs: pd.DataFrame, keys: list[str], axes: Axes, metrics: list) -> list[Row]:
@@ -86,11 +94,24 @@ def compare_rows(pairs: pd.DataFrame, keys: list[str], axes: Axes, metrics: list
     for key, cells in both_ok.groupby([f"{k}_a" for k in keys], sort=False, dropna=False):
         label = config_label(dict(zip(keys, key if isinstance(key, tuple) else (key,))), keys, axes)
         ta, tb = _samples(cells, "a"), _samples(cells, "b")
-        verdicts = tuple((m.label, _arrow(m, cells),
-                          metric_verdict(m, cells[m.name + "_a"].astype(float), cells[m.name + "_b"].astype(float)))
-                         for m in metrics)
-        rows.append(Row(label, len(cells), float(np.median(ta)) if ta else float("nan"),
-                        float(np.median(tb)) if tb else float("nan"), time_verdict(ta, tb), verdicts))
+        verdicts = tuple(
+            (
+                m.label,
+                _arrow(m, cells),
+                metric_verdict(m, cells[m.name + "_a"].astype(float), cells[m.name + "_b"].astype(float)),
+            )
+            for m in metrics
+        )
+        rows.append(
+            Row(
+                label,
+                len(cells),
+                float(np.median(ta)) if ta else float("nan"),
+                float(np.median(tb)) if tb else float("nan"),
+                time_verdict(ta, tb),
+                verdicts,
+            )
+        )
     return rows
 
 
@@ -117,8 +138,12 @@ def _images(pairs: pd.DataFrame, run_a: Path, run_b: Path, keys: list[str], axes
     for _, p in pairs.iterrows():
         if len(shown) >= MAX_IMAGES:
             break
-        if p["status_a"] != "ok" or p["status_b"] != "ok" or not isinstance(p["image_a"], str) \
-                or not isinstance(p["image_b"], str):
+        if (
+            p["status_a"] != "ok"
+            or p["status_b"] != "ok"
+            or not isinstance(p["image_a"], str)
+            or not isinstance(p["image_b"], str)
+        ):
             continue
         fa, fb = run_a / p["image_a"], run_b / p["image_b"]
         if fa.is_file() and fb.is_file():
@@ -128,8 +153,15 @@ def _images(pairs: pd.DataFrame, run_a: Path, run_b: Path, keys: list[str], axes
     return shown
 
 
-def compare_runs(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], run_dirs: tuple[Path, Path],
-                 out_dir: Path, record: dict, match_on: Sequence[str] | None = None) -> tuple[Path, Path]:
+def compare_runs(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    names: tuple[str, str],
+    run_dirs: tuple[Path, Path],
+    out_dir: Path,
+    record: dict,
+    match_on: Sequence[str] | None = None,
+) -> tuple[Path, Path]:
     """Write out_dir/compare.html and out_dir/compare.md; return their paths."""
     axes = Axes.of(record)
     pairs, only_a, only_b = match(a.copy(), b.copy(), match_on)
@@ -138,13 +170,27 @@ def compare_runs(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], run_d
     rows = compare_rows(pairs, keys, axes, metrics)
     both = pairs[(pairs["status_a"] == "ok") & (pairs["status_b"] == "ok")]
     overall = time_verdict(_samples(both, "a"), _samples(both, "b")) if len(both) else "no cell ran in both"
-    context = {"names": names, "matched": len(pairs), "only_a": only_a, "only_b": only_b, "rows": rows,
-               "metrics": [m.label for m in metrics], "overall": overall,
-               "match": ", ".join(match_on) if match_on else "cell id", "time_test": TIME_TEST,
-               "quality_test": QUALITY_TEST, "images": _images(pairs, *run_dirs, keys, axes),
-               "max_images": MAX_IMAGES}
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    context = {
+        "names": names,
+        "matched": len(pairs),
+        "only_a": only_a,
+        "only_b": only_b,
+        "rows": rows,
+        "metrics": [m.label for m in metrics],
+        "overall": overall,
+        "match": ", ".join(match_on) if match_on else "cell id",
+        "time_test": TIME_TEST,
+        "quality_test": QUALITY_TEST,
+        "images": _images(pairs, *run_dirs, keys, axes),
+        "max_images": MAX_IMAGES,
+    }
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html, md = out_dir / "compare.html", out_dir / "compare.md"
@@ -155,17 +201,24 @@ def compare_runs(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], run_d
 
 def _md(text: object) -> str:
     """Table-safe markdown text: pipes and HTML-significant characters escaped."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") \
-        .replace("\n", " ")
+    return (
+        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    )
 
 
 def markdown(c: dict) -> str:
     a, b = (_md(n) for n in c["names"])
-    lines = [f"### samplerbench compare: A = {a}, B = {b}", "",
-             (f"{c['matched']} cells matched by {_md(c['match'])}; only in A: {c['only_a']}, "
-              f"only in B: {c['only_b']}. Time overall: {_md(c['overall'])}."), "",
-             "| configuration | n | s/image A | s/image B | time | " + " | ".join(map(_md, c["metrics"])) + " |",
-             "|---|---:|---:|---:|---|" + "---|" * len(c["metrics"])]
+    lines = [
+        f"### samplerbench compare: A = {a}, B = {b}",
+        "",
+        (
+            f"{c['matched']} cells matched by {_md(c['match'])}; only in A: {c['only_a']}, "
+            f"only in B: {c['only_b']}. Time overall: {_md(c['overall'])}."
+        ),
+        "",
+        "| configuration | n | s/image A | s/image B | time | " + " | ".join(map(_md, c["metrics"])) + " |",
+        "|---|---:|---:|---:|---|" + "---|" * len(c["metrics"]),
+    ]
     for r in c["rows"]:
         cells = [_md(r.label), str(r.n), f"{r.time_a:.3g}", f"{r.time_b:.3g}", _md(r.time_verdict)]
         cells += [f"{_md(v)}: {_md(d)}" for _, v, d in r.metrics]

@@ -3,6 +3,7 @@
 The font is matplotlib's DejaVu Sans, which ships inside matplotlib itself, so a grid looks the same on
 every machine whatever fonts the system has.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -77,9 +78,15 @@ def wrap(text: str, fnt: Font, width: float, max_lines: int | None = None) -> li
     return lines
 
 
-def draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], box: tuple[int, int, int, int],
-               fnt: Font, fill: Colour = INK, align: str = "center",
-               valign: str = "middle") -> None:
+def draw_lines(
+    draw: ImageDraw.ImageDraw,
+    lines: list[str],
+    box: tuple[int, int, int, int],
+    fnt: Font,
+    fill: Colour = INK,
+    align: str = "center",
+    valign: str = "middle",
+) -> None:
     """Draw pre-wrapped lines inside box (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
     step = line_height(fnt)

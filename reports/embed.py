@@ -4,6 +4,7 @@ Small images (the analytic model's 16 px ones) go in as they are; larger ones as
 Full-resolution files stay in the run folder and are linked relatively. A run whose images would make
 the page too heavy (`limit_bytes`) is reported in linked mode instead, and the page says so.
 """
+
 from __future__ import annotations
 
 import base64

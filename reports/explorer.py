@@ -6,6 +6,7 @@ chosen among these axes, the others fixed by selectors), so no image is drawn at
 cells and their range), never one batch's time. The JSON is made safe to sit inside a <script> element
 (`<`, `>` and `&` escaped), and the page inserts every string with textContent.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,13 @@ def option_columns(results: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(index=results.index)
     opts = results["sampler_options"].map(lambda v: v if isinstance(v, dict) else {})
     names = sorted({k for d in opts for k in d})
-    frame = pd.DataFrame({f"option:{k}": opts.map(lambda d, k=k: json.dumps(d.get(k), sort_keys=True)
-                                                    if k in d else "(default)") for k in names}, index=results.index)
+    frame = pd.DataFrame(
+        {
+            f"option:{k}": opts.map(lambda d, k=k: json.dumps(d.get(k), sort_keys=True) if k in d else "(default)")
+            for k in names
+        },
+        index=results.index,
+    )
     # an option that only follows the sampler (each sampler has one value) is not an axis of its own
     within = frame.groupby(results["sampler"].to_numpy()).nunique().max() if len(frame.columns) else {}
     return frame[[c for c in frame if within[c] > 1]]
@@ -74,8 +80,9 @@ def config_captions(results: pd.DataFrame, axes: Axes) -> pd.Series:
     keys = config_keys(results, axes)
     ok = results[results["status"] == "ok"]
     stats = ok.groupby(keys, dropna=False)[TIME_COLUMN].agg(["median", "min", "max", "count"])
-    text = stats.apply(lambda r: f"{r['median']:.3g} s" + (f" ({r['min']:.2g}–{r['max']:.2g})"
-                                                             if r["count"] > 1 else ""), axis=1)
+    text = stats.apply(
+        lambda r: f"{r['median']:.3g} s" + (f" ({r['min']:.2g}–{r['max']:.2g})" if r["count"] > 1 else ""), axis=1
+    )
     joined = results[keys].merge(text.rename("caption").reset_index(), on=keys, how="left")["caption"]
     return pd.Series(joined.to_numpy(), index=results.index)
 
@@ -94,8 +101,15 @@ def _thumbs(results: pd.DataFrame, run_dir: Path, mode: EmbedMode, progress: Pro
     return out
 
 
-def build_explorer(results: pd.DataFrame, run_dir: Path, axes: Axes, metrics: list[MetricSpec],
-                   main: MetricSpec | None, mode: EmbedMode, progress: Progress | None = None) -> dict:
+def build_explorer(
+    results: pd.DataFrame,
+    run_dir: Path,
+    axes: Axes,
+    metrics: list[MetricSpec],
+    main: MetricSpec | None,
+    mode: EmbedMode,
+    progress: Progress | None = None,
+) -> dict:
     """The explorer's payload; `embedded_bytes` says how much image data it carries."""
     results = pd.concat([results, option_columns(results)], axis=1)
     varying, fixed = explorer_axes(results, axes)
@@ -111,26 +125,49 @@ def build_explorer(results: pd.DataFrame, run_dir: Path, axes: Axes, metrics: li
     captions = config_captions(results, axes)
     cells = []
     for (_, cell), thumb, caption in zip(results.iterrows(), thumbs, captions):
-        entry: dict[str, object] = {"v": [index[c][cell[c]] for c in varying], "s": str(cell["status"]),
-                 "c": text_or(caption, ""), "m": _metrics_text(cell, metrics)}
+        entry: dict[str, object] = {
+            "v": [index[c][cell[c]] for c in varying],
+            "s": str(cell["status"]),
+            "c": text_or(caption, ""),
+            "m": _metrics_text(cell, metrics),
+        }
         if main is not None and not is_missing(cell.get(main.name)):
             entry["q"] = f"{main.short} {main.format(float(cell[main.name]))}"
         if thumb is not None:
-            entry.update(src=str(cell["image"]) if linked else thumb.uri, href=str(cell["image"]),
-                         info=thumb.parameters, px=list(thumb.size))
+            entry.update(
+                src=str(cell["image"]) if linked else thumb.uri,
+                href=str(cell["image"]),
+                info=thumb.parameters,
+                px=list(thumb.size),
+            )
         if cell["status"] != "ok":
             entry["err"] = text_or(cell["error"], "no error message recorded")
         t = cell[TIME_COLUMN]
         entry["t"] = None if is_missing(t) or not math.isfinite(float(t)) else float(t)
         cells.append(entry)
-    return {"axes": [{"key": c, "label": c[7:] if c.startswith("option:") else axes.label(c),
-                      "values": [_label(c, v, axes) for v in values[c]]} for c in varying],
-            "fixed": fixed, "cells": cells, "linked": linked or not mode.embed,
-            "embedded_bytes": 0 if linked else embedded}
+    return {
+        "axes": [
+            {
+                "key": c,
+                "label": c[7:] if c.startswith("option:") else axes.label(c),
+                "values": [_label(c, v, axes) for v in values[c]],
+            }
+            for c in varying
+        ],
+        "fixed": fixed,
+        "cells": cells,
+        "linked": linked or not mode.embed,
+        "embedded_bytes": 0 if linked else embedded,
+    }
 
 
 def to_script_json(payload: dict) -> str:
     """JSON that cannot end its <script> element early nor open a comment: <, > and & as escapes."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e") \
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

@@ -4,6 +4,7 @@ A configuration is what a user chooses (sampler, steps, and any other axis the r
 seeds are what it is averaged over. Time is the sampling time per image (median of repeats): text
 encoding and VAE decoding do not depend on the sampler, so they would only dilute the comparison.
 """
+
 from __future__ import annotations
 
 import json
@@ -91,8 +92,9 @@ def config_label(row: pd.Series | dict, keys: Sequence[str], axes: Axes) -> str:
 
 
 def _pooled_repeats(cells: pd.DataFrame) -> list[float]:
-    pooled = [r for v in cells["sample_s_repeats"] for r in repeats_of(v)] \
-        if "sample_s_repeats" in cells.columns else []
+    pooled = (
+        [r for v in cells["sample_s_repeats"] for r in repeats_of(v)] if "sample_s_repeats" in cells.columns else []
+    )
     return pooled or [float(t) for t in cells[TIME_COLUMN].dropna()]
 
 
@@ -130,5 +132,9 @@ def summarise(results: pd.DataFrame, axes: Axes) -> pd.DataFrame:
         rows.append(row)
     summary = pd.DataFrame(rows)
     sampler_rank = {s: i for i, s in enumerate(ordered_values(results, "sampler"))}
-    return (summary.assign(_rank=summary["sampler"].map(sampler_rank))
-            .sort_values(["_rank", "steps"], kind="stable").drop(columns="_rank").reset_index(drop=True))
+    return (
+        summary.assign(_rank=summary["sampler"].map(sampler_rank))
+        .sort_values(["_rank", "steps"], kind="stable")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )

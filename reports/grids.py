@@ -4,6 +4,7 @@ as separate grids, pages instead of one huge image, each tile captioned with its
 Each page records where its tiles are (`Tile.box`) so the HTML report can link every tile to the
 full-size image, and writes a `parameters` PNG text chunk naming its axes and fixed values.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,16 +87,14 @@ def default_specs(results: pd.DataFrame, steps: int | None = None) -> list[GridS
     specs = [GridSpec("samplers-steps", "Samplers × steps", "sampler", "steps")]
     at = (("steps", chosen),)
     if results["seed"].nunique() > 1:
-        specs.append(GridSpec("samplers-seeds", f"Each sampler across seeds at {chosen} steps",
-                              "sampler", "seed", at))
+        specs.append(GridSpec("samplers-seeds", f"Each sampler across seeds at {chosen} steps", "sampler", "seed", at))
     if results["prompt"].nunique() > 1:
-        specs.append(GridSpec("prompts-samplers", f"Prompts × samplers at {chosen} steps",
-                              "prompt", "sampler", at))
+        specs.append(GridSpec("prompts-samplers", f"Prompts × samplers at {chosen} steps", "prompt", "sampler", at))
     return specs
 
 
 def _chunks(values: Sequence, size: int) -> list[list]:
-    return [list(values[i:i + size]) for i in range(0, len(values), size)] or [[]]
+    return [list(values[i : i + size]) for i in range(0, len(values), size)] or [[]]
 
 
 def _caption(cell: pd.Series, metric: MetricSpec | None) -> str:
@@ -116,8 +115,15 @@ def _aspect(group: pd.DataFrame) -> float:
 class _Painter:
     """Draws one page; keeps the geometry in one place."""
 
-    def __init__(self, layout: Layout, aspect: float, n_rows: int, n_cols: int, col_labels: list[str],
-                 title_lines: list[tuple[str, str]]):
+    def __init__(
+        self,
+        layout: Layout,
+        aspect: float,
+        n_rows: int,
+        n_cols: int,
+        col_labels: list[str],
+        title_lines: list[tuple[str, str]],
+    ):
         self.l = layout
         self.small, self.label, self.title_font = draw.font(12), draw.font(14), draw.font(16, bold=True)
         self.tile_w, self.tile_h = layout.tile, round(layout.tile * aspect)
@@ -126,8 +132,10 @@ class _Painter:
         self.width = max(layout.header_w + n_cols * self.cell_w + layout.gap, layout.min_width)
         self.col_lines = [draw.wrap(c, self.label, self.tile_w - 4, 3) for c in col_labels]
         self.col_h = max((len(c) for c in self.col_lines), default=1) * draw.line_height(self.label) + 10
-        self.title = [(draw.wrap(t, self.title_font if k == "bold" else self.label, self.width - 20, 4), k)
-                      for t, k in title_lines]
+        self.title = [
+            (draw.wrap(t, self.title_font if k == "bold" else self.label, self.width - 20, 4), k)
+            for t, k in title_lines
+        ]
         self.title_h = 10 + sum(len(lines) * draw.line_height(self.title_font) for lines, _ in self.title)
         self.top = self.title_h + self.col_h
         self.height = self.top + n_rows * self.cell_h + layout.gap
@@ -142,18 +150,37 @@ class _Painter:
             draw.draw_lines(self.pen, lines, (10, y, self.width - 10, y + 1), fnt, fill, "left", "top")
             y += len(lines) * draw.line_height(self.title_font)
         corner = f"rows: {rows_label}\ncolumns: {cols_label}"
-        draw.draw_lines(self.pen, corner.splitlines(), (8, self.title_h, self.l.header_w - 8, self.top),
-                        self.small, draw.MUTED, "left", "middle")
+        draw.draw_lines(
+            self.pen,
+            corner.splitlines(),
+            (8, self.title_h, self.l.header_w - 8, self.top),
+            self.small,
+            draw.MUTED,
+            "left",
+            "middle",
+        )
         for j, lines in enumerate(self.col_lines):
             x = self.l.header_w + j * self.cell_w
-            draw.draw_lines(self.pen, lines, (x, self.title_h, x + self.tile_w, self.top - 4),
-                            self.label, align="center", valign="bottom")
+            draw.draw_lines(
+                self.pen,
+                lines,
+                (x, self.title_h, x + self.tile_w, self.top - 4),
+                self.label,
+                align="center",
+                valign="bottom",
+            )
         max_lines = max(1, (self.tile_h + self.cap_h) // draw.line_height(self.label))
         for i, label in enumerate(row_labels):
             y = self.top + i * self.cell_h
             lines = draw.wrap(label, self.label, self.l.header_w - 16, max_lines)
-            draw.draw_lines(self.pen, lines, (8, y, self.l.header_w - 8, y + self.tile_h), self.label,
-                            align="right", valign="middle")
+            draw.draw_lines(
+                self.pen,
+                lines,
+                (8, y, self.l.header_w - 8, y + self.tile_h),
+                self.label,
+                align="right",
+                valign="middle",
+            )
 
     def tile_box(self, i: int, j: int) -> tuple[int, int, int, int]:
         return (self.l.header_w + j * self.cell_w, self.top + i * self.cell_h, self.tile_w, self.tile_h)
@@ -162,24 +189,31 @@ class _Painter:
         x, y, w, h = box
         self.image.paste(draw.fit_image(path, (w, h), (245, 245, 245)), (x, y))
         lines = draw.wrap(caption, self.small, w - 2, 2)
-        draw.draw_lines(self.pen, lines, (x, y + h + 2, x + w, y + h + self.cap_h), self.small,
-                        align="center", valign="top")
+        draw.draw_lines(
+            self.pen, lines, (x, y + h + 2, x + w, y + h + self.cap_h), self.small, align="center", valign="top"
+        )
 
     def notice(self, box: tuple[int, int, int, int], head: str, body: str, failed: bool) -> None:
         x, y, w, h = box
         fill, outline = ((253, 226, 226), (190, 40, 40)) if failed else ((238, 238, 238), (200, 200, 200))
         self.pen.rectangle((x, y, x + w - 1, y + h - 1), fill=fill, outline=outline, width=2)
         head_font = draw.font(18, bold=True)
-        draw.draw_lines(self.pen, [head], (x, y + 8, x + w, y + 30), head_font,
-                        draw.WARN if failed else draw.MUTED, "center", "top")
+        draw.draw_lines(
+            self.pen, [head], (x, y + 8, x + w, y + 30), head_font, draw.WARN if failed else draw.MUTED, "center", "top"
+        )
         max_lines = max(1, (h - 44) // draw.line_height(self.small))
         lines = draw.wrap(body, self.small, w - 12, max_lines)
-        draw.draw_lines(self.pen, lines, (x + 6, y + 38, x + w - 6, y + h - 4), self.small,
-                        draw.INK, "left", "top")
+        draw.draw_lines(self.pen, lines, (x + 6, y + 38, x + w - 6, y + h - 4), self.small, draw.INK, "left", "top")
 
 
-def _draw_tile(painter: _Painter, box: tuple[int, int, int, int], cell: pd.Series | None, run_dir: Path,
-               metric: MetricSpec | None, where_text: str) -> Tile:
+def _draw_tile(
+    painter: _Painter,
+    box: tuple[int, int, int, int],
+    cell: pd.Series | None,
+    run_dir: Path,
+    metric: MetricSpec | None,
+    where_text: str,
+) -> Tile:
     if cell is None:
         painter.notice(box, "no cell", "this combination was not in the run", failed=False)
         return Tile(box, None, f"{where_text}: not in the run", "missing")
@@ -200,17 +234,26 @@ def _draw_tile(painter: _Painter, box: tuple[int, int, int, int], cell: pd.Serie
     return Tile(box, str(cell["image"]), f"{where_text}: {caption}", "ok")
 
 
-def _parameters(spec: GridSpec, rows: list, cols: list, fixed: Sequence[tuple[str, str]],
-                page: int, pages: int) -> str:
-    lines = [f"samplerbench grid: {spec.title}",
-             f"rows: {spec.rows} = " + " | ".join(map(str, rows)),
-             f"columns: {spec.cols} = " + " | ".join(map(str, cols))]
+def _parameters(spec: GridSpec, rows: list, cols: list, fixed: Sequence[tuple[str, str]], page: int, pages: int) -> str:
+    lines = [
+        f"samplerbench grid: {spec.title}",
+        f"rows: {spec.rows} = " + " | ".join(map(str, rows)),
+        f"columns: {spec.cols} = " + " | ".join(map(str, cols)),
+    ]
     lines += [f"{axis}: {value}" for axis, value in fixed]
     return "\n".join(lines + [f"page: {page}/{pages}"])
 
 
-def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str, str]], run_dir: Path,
-                     out_dir: Path, layout: Layout, metric: MetricSpec | None, axes: Axes) -> list[GridPage]:
+def _pages_for_group(
+    group: pd.DataFrame,
+    spec: GridSpec,
+    fixed: list[tuple[str, str]],
+    run_dir: Path,
+    out_dir: Path,
+    layout: Layout,
+    metric: MetricSpec | None,
+    axes: Axes,
+) -> list[GridPage]:
     random_weights = bool(group["random_weights"].any()) if "random_weights" in group else False
     row_values, col_values = ordered_values(group, spec.rows), ordered_values(group, spec.cols)
     lookup: dict[tuple, pd.Series] = {}
@@ -228,24 +271,53 @@ def _pages_for_group(group: pd.DataFrame, spec: GridSpec, fixed: list[tuple[str,
         title += [(RANDOM_WEIGHTS_NOTE, "warn")] if random_weights else []
         painter = _Painter(layout, _aspect(group), len(rows), len(cols), col_labels, title)
         painter.headers(axes.label(spec.rows), axes.label(spec.cols), row_labels)
-        tiles = [_draw_tile(painter, painter.tile_box(i, j), lookup.get((rv, cv)), run_dir, metric,
-                            f"{row_labels[i]} | {col_labels[j]}")
-                 for i, rv in enumerate(rows) for j, cv in enumerate(cols)]
+        tiles = [
+            _draw_tile(
+                painter,
+                painter.tile_box(i, j),
+                lookup.get((rv, cv)),
+                run_dir,
+                metric,
+                f"{row_labels[i]} | {col_labels[j]}",
+            )
+            for i, rv in enumerate(rows)
+            for j, cv in enumerate(cols)
+        ]
         params = _parameters(spec, rows, cols, fixed, n, pages)
         info = PngInfo()
         info.add_text("parameters", params)
         path = out_dir / f"{spec.kind}-{digest}-p{n}.png"
         painter.image.save(path, pnginfo=info)
         where = path.relative_to(run_dir).as_posix() if path.is_relative_to(run_dir) else str(path)
-        out.append(GridPage(spec.kind, spec.title, where, n, pages,
-                            spec.rows, spec.cols, tuple(row_labels), tuple(col_labels), tuple(fixed),
-                            painter.image.size, tuple(tiles), params,
-                            RANDOM_WEIGHTS_NOTE if random_weights else ""))
+        out.append(
+            GridPage(
+                spec.kind,
+                spec.title,
+                where,
+                n,
+                pages,
+                spec.rows,
+                spec.cols,
+                tuple(row_labels),
+                tuple(col_labels),
+                tuple(fixed),
+                painter.image.size,
+                tuple(tiles),
+                params,
+                RANDOM_WEIGHTS_NOTE if random_weights else "",
+            )
+        )
     return out
 
 
-def render_grids(results: pd.DataFrame, run_dir: Path, spec: GridSpec, axes: Axes, layout: Layout = Layout(),
-                 out_dir: Path | None = None) -> list[GridPage]:
+def render_grids(
+    results: pd.DataFrame,
+    run_dir: Path,
+    spec: GridSpec,
+    axes: Axes,
+    layout: Layout = Layout(),
+    out_dir: Path | None = None,
+) -> list[GridPage]:
     """Draw every page of one grid kind into run_dir/grids (or out_dir) and describe them."""
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run_dir / "grids"
@@ -278,8 +350,9 @@ def estimate_size(n_rows: int, n_cols: int, layout: Layout, aspect: float) -> tu
     return width, header + n_rows * (round(layout.tile * aspect) + cap + layout.gap) + layout.gap
 
 
-def single_grid(results: pd.DataFrame, run_dir: Path, rows: str, cols: str, axes: Axes, out: Path,
-                tile: int, max_pixels: int) -> tuple[GridPage, list[str]]:
+def single_grid(
+    results: pd.DataFrame, run_dir: Path, rows: str, cols: str, axes: Axes, out: Path, tile: int, max_pixels: int
+) -> tuple[GridPage, list[str]]:
     """One unpaginated full-resolution X/Y grid of `results` (already filtered) into `out`; the other
     varied axes are fixed at their first value, and each such choice is returned as a note."""
     from reports.explorer import config_captions
@@ -295,12 +368,17 @@ def single_grid(results: pd.DataFrame, run_dir: Path, rows: str, cols: str, axes
     layout = Layout(tile=tile, max_rows=max(1, n_rows), max_cols=max(1, n_cols))
     width, height = estimate_size(n_rows, n_cols, layout, _aspect(subset))
     if width * height > max_pixels:
-        raise GridTooLarge(f"a {n_rows} x {n_cols} grid of {tile} px tiles is about {width} x {height} px "
-                           f"({width * height / 1e6:.0f} MP), over the limit of {max_pixels / 1e6:.0f} MP: narrow it "
-                           "with --where, use a smaller --tile or raise --max-megapixels")
+        raise GridTooLarge(
+            f"a {n_rows} x {n_cols} grid of {tile} px tiles is about {width} x {height} px "
+            f"({width * height / 1e6:.0f} MP), over the limit of {max_pixels / 1e6:.0f} MP: narrow it "
+            "with --where, use a smaller --tile or raise --max-megapixels"
+        )
     spec = GridSpec("grid", f"{axes.label(rows)} × {axes.label(cols)}", rows, cols)
-    fixed = [(axes.label(c), str(subset[c].iloc[0])) for c in axes.columns
-             if c in subset and c not in (rows, cols) and subset[c].nunique() == 1]
+    fixed = [
+        (axes.label(c), str(subset[c].iloc[0]))
+        for c in axes.columns
+        if c in subset and c not in (rows, cols) and subset[c].nunique() == 1
+    ]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     page = _pages_for_group(subset, spec, fixed, Path(run_dir), out.parent, layout, main_metric(results), axes)[0]

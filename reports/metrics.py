@@ -6,6 +6,7 @@ report never imports bench); the report reads it to sort, plot and recommend. A 
 not listed here is shown in the table but never ranked: guessing a direction would produce a wrong
 recommendation.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,67 +70,162 @@ _QUALITY = "pip install 'samplerbench[quality]'"
 METRICS: dict[str, MetricSpec] = {
     m.name: m
     for m in (
-        MetricSpec("ode_error", "ODE error", "err", "min", log=True, exact_only_for_deterministic=True,
-                   models=("analytic",), function=f"{_CALC}:ode_error",
-                   help="RMS distance (latent values) to the exact probability-flow ODE solution from the same "
-                        "noise; for stochastic samplers a distance, not a convergence error"),
-        MetricSpec("ref_rmse", "RMSE to reference", "rmse", "min", log=True,
-                   exact_only_for_deterministic=True, function=f"{_CALC}:ref_rmse",
-                   help="RMS distance to a reference solution from the same noise"),
-        MetricSpec("clip_score", "CLIP score", "clip", "max", needs_real_weights=True,
-                   function=f"{_CALC}:clip_score",
-                   help="100 x cos(image, text) per image with open_clip (not clamped at 0)"),
-        MetricSpec("hps", "HPS v2.1", "hps", "max", needs_real_weights=True,
-                   function="bench.metrics.preference:hps",
-                   help="Human Preference Score v2.1: cos(image, text) of an open_clip ViT-H-14 fine-tuned on "
-                        "798k human choices (Wu et al. 2023); about 0.2-0.35"),
-        MetricSpec("pick_score", "PickScore", "pick", "max", needs_real_weights=True,
-                   function="bench.metrics.preference:pick_score",
-                   help="PickScore v1: logit_scale x cos(image, text) of a CLIP-H fine-tuned on Pick-a-Pic "
-                        "preferences (Kirstain et al. 2023); about 18-23"),
-        MetricSpec("lpips", "LPIPS to reference", "lpips", "min", needs_real_weights=True,
-                   exact_only_for_deterministic=True, function="bench.metrics.perceptual:lpips_distance",
-                   install=_QUALITY,
-                   help="learned perceptual distance (Zhang et al. 2018, AlexNet) to the reference image from "
-                        "the same noise; 0 = same image"),
-        MetricSpec("alignment", "alignment", "align", "max", models=("analytic",), function=f"{_CALC}:alignment",
-                   help="exact posterior probability of the prompt's concept given the image, 0 to 1"),
-        MetricSpec("ref_psnr", "PSNR to reference", "psnr", "max", function=f"{_CALC}:ref_psnr",
-                   help="peak signal-to-noise ratio against the reference image, in dB"),
-        MetricSpec("fidelity", "fidelity", "fid", "one", models=("analytic",), function=f"{_CALC}:fidelity",
-                   help="min over the concept's components k of |x - mu_k| / (s sqrt(D)); about 1 for a true "
-                        "sample, below 1 for over-smoothed images"),
-        MetricSpec("coverage", "coverage", "cov", "min", models=("analytic",), scope="group",
-                   function="bench.metrics.coverage:tracker",
-                   help="total variation between how often each mixture component is reached over the seeds "
-                        "and its true weight; catches mode collapse"),
-        MetricSpec("fid", "FID", "FID", "min", needs_real_weights=True, scope="set",
-                   function="bench.metrics.distribution:fid_tracker", install=_QUALITY,
-                   help="Frechet Inception distance (Heusel et al. 2017) of each sampler x steps' images, over "
-                        "every prompt and seed, to the reference set; biased upwards at small N"),
-        MetricSpec("kid", "KID", "KID", "min", log=True, needs_real_weights=True, scope="set",
-                   function="bench.metrics.distribution:kid_tracker", install=_QUALITY,
-                   help="kernel Inception distance (Binkowski et al. 2018): unbiased squared MMD, cubic "
-                        "polynomial kernel on Inception features, to the reference images"),
+        MetricSpec(
+            "ode_error",
+            "ODE error",
+            "err",
+            "min",
+            log=True,
+            exact_only_for_deterministic=True,
+            models=("analytic",),
+            function=f"{_CALC}:ode_error",
+            help="RMS distance (latent values) to the exact probability-flow ODE solution from the same "
+            "noise; for stochastic samplers a distance, not a convergence error",
+        ),
+        MetricSpec(
+            "ref_rmse",
+            "RMSE to reference",
+            "rmse",
+            "min",
+            log=True,
+            exact_only_for_deterministic=True,
+            function=f"{_CALC}:ref_rmse",
+            help="RMS distance to a reference solution from the same noise",
+        ),
+        MetricSpec(
+            "clip_score",
+            "CLIP score",
+            "clip",
+            "max",
+            needs_real_weights=True,
+            function=f"{_CALC}:clip_score",
+            help="100 x cos(image, text) per image with open_clip (not clamped at 0)",
+        ),
+        MetricSpec(
+            "hps",
+            "HPS v2.1",
+            "hps",
+            "max",
+            needs_real_weights=True,
+            function="bench.metrics.preference:hps",
+            help="Human Preference Score v2.1: cos(image, text) of an open_clip ViT-H-14 fine-tuned on "
+            "798k human choices (Wu et al. 2023); about 0.2-0.35",
+        ),
+        MetricSpec(
+            "pick_score",
+            "PickScore",
+            "pick",
+            "max",
+            needs_real_weights=True,
+            function="bench.metrics.preference:pick_score",
+            help="PickScore v1: logit_scale x cos(image, text) of a CLIP-H fine-tuned on Pick-a-Pic "
+            "preferences (Kirstain et al. 2023); about 18-23",
+        ),
+        MetricSpec(
+            "lpips",
+            "LPIPS to reference",
+            "lpips",
+            "min",
+            needs_real_weights=True,
+            exact_only_for_deterministic=True,
+            function="bench.metrics.perceptual:lpips_distance",
+            install=_QUALITY,
+            help="learned perceptual distance (Zhang et al. 2018, AlexNet) to the reference image from "
+            "the same noise; 0 = same image",
+        ),
+        MetricSpec(
+            "alignment",
+            "alignment",
+            "align",
+            "max",
+            models=("analytic",),
+            function=f"{_CALC}:alignment",
+            help="exact posterior probability of the prompt's concept given the image, 0 to 1",
+        ),
+        MetricSpec(
+            "ref_psnr",
+            "PSNR to reference",
+            "psnr",
+            "max",
+            function=f"{_CALC}:ref_psnr",
+            help="peak signal-to-noise ratio against the reference image, in dB",
+        ),
+        MetricSpec(
+            "fidelity",
+            "fidelity",
+            "fid",
+            "one",
+            models=("analytic",),
+            function=f"{_CALC}:fidelity",
+            help="min over the concept's components k of |x - mu_k| / (s sqrt(D)); about 1 for a true "
+            "sample, below 1 for over-smoothed images",
+        ),
+        MetricSpec(
+            "coverage",
+            "coverage",
+            "cov",
+            "min",
+            models=("analytic",),
+            scope="group",
+            function="bench.metrics.coverage:tracker",
+            help="total variation between how often each mixture component is reached over the seeds "
+            "and its true weight; catches mode collapse",
+        ),
+        MetricSpec(
+            "fid",
+            "FID",
+            "FID",
+            "min",
+            needs_real_weights=True,
+            scope="set",
+            function="bench.metrics.distribution:fid_tracker",
+            install=_QUALITY,
+            help="Frechet Inception distance (Heusel et al. 2017) of each sampler x steps' images, over "
+            "every prompt and seed, to the reference set; biased upwards at small N",
+        ),
+        MetricSpec(
+            "kid",
+            "KID",
+            "KID",
+            "min",
+            log=True,
+            needs_real_weights=True,
+            scope="set",
+            function="bench.metrics.distribution:kid_tracker",
+            install=_QUALITY,
+            help="kernel Inception distance (Binkowski et al. 2018): unbiased squared MMD, cubic "
+            "polynomial kernel on Inception features, to the reference images",
+        ),
     )
 }
 
 #: metrics that cannot be measured here, with the reason (`metrics:` naming one is an error saying why)
 UNAVAILABLE: dict[str, str] = {
     "image_reward": "ImageReward needs its package's own BLIP (image-reward 1.5 pins timm 0.6.13 and pulls "
-                    "fairscale and datasets, downgrading this environment); no transformers architecture "
-                    "loads its checkpoint as published, so samplerbench does not compute it",
+    "fairscale and datasets, downgrading this environment); no transformers architecture "
+    "loads its checkpoint as published, so samplerbench does not compute it",
 }
 
 # Order in which a tile caption picks its "main quality figure".
-MAIN_METRIC_ORDER: tuple[str, ...] = ("ode_error", "ref_rmse", "clip_score", "hps", "pick_score", "lpips",
-                                      "alignment", "ref_psnr", "fidelity", "coverage", "fid", "kid")
+MAIN_METRIC_ORDER: tuple[str, ...] = (
+    "ode_error",
+    "ref_rmse",
+    "clip_score",
+    "hps",
+    "pick_score",
+    "lpips",
+    "alignment",
+    "ref_psnr",
+    "fidelity",
+    "coverage",
+    "fid",
+    "kid",
+)
 
 
 def present_metrics(results: pd.DataFrame) -> list[MetricSpec]:
     """Known metrics that have at least one value in this run, in registry order."""
-    return [spec for name, spec in METRICS.items()
-            if name in results.columns and results[name].notna().any()]
+    return [spec for name, spec in METRICS.items() if name in results.columns and results[name].notna().any()]
 
 
 def main_metric(results: pd.DataFrame) -> MetricSpec | None:

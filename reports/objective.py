@@ -8,6 +8,7 @@ the report reads it back from there. Without it, the default follows the model: 
 the analytic model, else the CLIP score (real weights), else the distance to a reference solution.
 Kept free of pandas so the harness can import it while parsing configs.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,19 +52,20 @@ def _constraint(metric: str, text: Any) -> Constraint:
     raw = str(text).strip()
     op = next((o for o in sorted(OPS, key=len, reverse=True) if raw.startswith(o)), None)
     try:
-        value = float(raw[len(op):]) if op else math.nan
+        value = float(raw[len(op) :]) if op else math.nan
     except ValueError:
         value = math.nan
     if op is None or math.isnan(value):
-        raise ValueError(f"constraint on {metric} must read like \">= 0.95\" (one of {', '.join(OPS)} "
-                         f"and a number), got {raw!r}")
+        raise ValueError(
+            f'constraint on {metric} must read like ">= 0.95" (one of {", ".join(OPS)} and a number), got {raw!r}'
+        )
     return Constraint(metric, op, value)
 
 
 def parse(data: Any) -> dict[str, Any]:
     """Validate the `report:` section; returns it as plain data (what the run's meta keeps)."""
     if not isinstance(data, Mapping):
-        raise TypeError("report: is a mapping such as {objective: ode_error, constraints: {alignment: \">= 0.95\"}}")
+        raise TypeError('report: is a mapping such as {objective: ode_error, constraints: {alignment: ">= 0.95"}}')
     unknown = set(data) - {"objective", "constraints"}
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: objective, constraints")
@@ -72,7 +74,7 @@ def parse(data: Any) -> dict[str, Any]:
         raise ValueError(f"unknown objective {objective!r}; one of: time, {', '.join(METRICS)}")
     constraints = data.get("constraints") or {}
     if not isinstance(constraints, Mapping):
-        raise TypeError("constraints is a mapping {metric: \">= value\"}")
+        raise TypeError('constraints is a mapping {metric: ">= value"}')
     for metric, text in constraints.items():
         _constraint(str(metric), text)
     return {"objective": objective, "constraints": {str(k): str(v) for k, v in constraints.items()}}

@@ -4,6 +4,7 @@ Pure pandas over the per-configuration summary (reports.frame.summarise). Config
 cell are never recommended, and a distance to the ODE solution is not a quality figure for a stochastic
 sampler (it never converges to that solution), so those rows are left out of that metric's ranking.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,15 @@ def pareto_front(rows: pd.DataFrame, spec: MetricSpec, time_col: str = "time_s")
 
 
 def _pick(row: pd.Series, spec: MetricSpec, reason: str) -> Pick:
-    return Pick(spec.name, reason, str(row["label"]), str(row["sampler"]), int(row["steps"]),
-                float(row["time_s"]), float(row[spec.name]))
+    return Pick(
+        spec.name,
+        reason,
+        str(row["label"]),
+        str(row["sampler"]),
+        int(row["steps"]),
+        float(row["time_s"]),
+        float(row[spec.name]),
+    )
 
 
 def fastest_near_best(rows: pd.DataFrame, spec: MetricSpec, rel: float = WITHIN) -> Pick | None:
@@ -122,8 +130,14 @@ def advise(summary: pd.DataFrame, spec: MetricSpec) -> MetricAdvice:
         ranked = rows.assign(_loss=spec.loss(rows[spec.name])).sort_values(["_loss", "time_s"], kind="stable")
         best = _pick(ranked.iloc[0], spec, "the best quality")
     front = pareto_front(rows, spec)
-    return MetricAdvice(spec, best, fastest_near_best(rows, spec), tuple(best_by_budget(rows, spec)),
-                        tuple(front["label"]) if len(front) else (), tuple(notes))
+    return MetricAdvice(
+        spec,
+        best,
+        fastest_near_best(rows, spec),
+        tuple(best_by_budget(rows, spec)),
+        tuple(front["label"]) if len(front) else (),
+        tuple(notes),
+    )
 
 
 def fastest(summary: pd.DataFrame) -> pd.Series | None:

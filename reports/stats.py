@@ -8,6 +8,7 @@
   reproducible.
 Pure numpy: the report adds no dependency for them.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,7 @@ def mann_whitney_p(a: Samples, b: Samples) -> float:
     ranks = (sums / counts)[inverse]  # ties share their mean rank
     u = ranks[:n1].sum() - n1 * (n1 + 1) / 2
     n = n1 + n2
-    tie = float((counts ** 3 - counts).sum()) / (n * (n - 1)) if n > 1 else 0.0
+    tie = float((counts**3 - counts).sum()) / (n * (n - 1)) if n > 1 else 0.0
     var = n1 * n2 / 12 * ((n + 1) - tie)
     if var <= 0:
         return 1.0
@@ -52,8 +53,7 @@ def slower(a: Samples, b: Samples, alpha: float = ALPHA) -> bool:
     return float(np.median(a)) > float(np.median(b)) and mann_whitney_p(a, b) < alpha
 
 
-def bootstrap_interval(diff: Samples, n: int = 2000, level: float = 0.95,
-                       seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(diff: Samples, n: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of paired differences; (nan, nan) when there are none."""
     d = np.asarray(diff, dtype=float)
     d = d[np.isfinite(d)]

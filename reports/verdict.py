@@ -6,6 +6,7 @@ fastest wins only beyond timing noise (Mann-Whitney U): whatever ties with it in
 tie goes to the cheapest configuration (fewest model evaluations, then fewest steps), so a 20-step
 configuration is never called fastest when its own 10-step one measured the same within noise.
 """
+
 from __future__ import annotations
 
 import math
@@ -100,8 +101,10 @@ def _exclude(rows: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, li
     spec = METRICS.get(objective.metric or "")
     if spec is not None:
         if spec.exact_only_for_deterministic and rows["stochastic"].any():
-            notes.append(f"{int(rows['stochastic'].sum())} stochastic configuration(s) are not ranked on "
-                         f"{spec.label} (a distance to the deterministic solution)")
+            notes.append(
+                f"{int(rows['stochastic'].sum())} stochastic configuration(s) are not ranked on "
+                f"{spec.label} (a distance to the deterministic solution)"
+            )
             rows = rows[~rows["stochastic"]]
         rows = rows[rows[spec.name].notna()]
     for c in objective.constraints:
@@ -115,21 +118,25 @@ def _exclude(rows: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, li
     return rows, notes
 
 
-def _trade_off(qualified: pd.DataFrame, good: pd.DataFrame, pick: pd.Series, spec: MetricSpec,
-               samples: Samples) -> list[str]:
+def _trade_off(
+    qualified: pd.DataFrame, good: pd.DataFrame, pick: pd.Series, spec: MetricSpec, samples: Samples
+) -> list[str]:
     """What the pick beats on quality, and what a faster but worse choice would cost."""
     out = []
     rest = qualified[~qualified["label"].isin(good["label"])]
     if len(rest):
         second = rest.loc[spec.loss(rest[spec.name]).idxmin()]
-        out.append(f"the next best, {second['choice']} ({spec.format(float(second[spec.name]))}), is worse beyond "
-                   "noise")
+        out.append(
+            f"the next best, {second['choice']} ({spec.format(float(second[spec.name]))}), is worse beyond noise"
+        )
         quick, _ = fastest_within_noise(qualified, samples)
         if quick["label"] != pick["label"] and float(quick["time_s"]) < float(pick["time_s"]):
-            out.append(f"the fastest configuration, {quick['choice']} ({float(quick['time_s']):.3g} s/image, "
-                       f"{spec.format(float(quick[spec.name]))}), is {float(pick['time_s']) / float(quick['time_s']):.1f}x "
-                       "faster: to trade quality for time, set report: {objective: time, constraints: "
-                       f"{{{spec.name}: ...}}}}")
+            out.append(
+                f"the fastest configuration, {quick['choice']} ({float(quick['time_s']):.3g} s/image, "
+                f"{spec.format(float(quick[spec.name]))}), is {float(pick['time_s']) / float(quick['time_s']):.1f}x "
+                "faster: to trade quality for time, set report: {objective: time, constraints: "
+                f"{{{spec.name}: ...}}}}"
+            )
     return out
 
 
@@ -149,22 +156,30 @@ def decide(part: pd.DataFrame, objective: Objective, samples: Samples, slice_lab
     value = float(pick[spec.name]) if spec is not None else math.nan
     if spec is not None:
         best = rows.loc[spec.loss(rows[spec.name]).idxmin()]
-        reasons.append(f"{spec.label} {spec.format(value)} ({spec.direction_text}): {why[label]}"
-                       + ("" if why[label] == "the best" else f" ({best['choice']}: {spec.format(float(best[spec.name]))})"))
+        reasons.append(
+            f"{spec.label} {spec.format(value)} ({spec.direction_text}): {why[label]}"
+            + ("" if why[label] == "the best" else f" ({best['choice']}: {spec.format(float(best[spec.name]))})")
+        )
         if len(rows) > 1:
-            reasons.append(f"the fastest of the {len(rows)} configurations that good, beyond timing noise "
-                           f"({TIME_TEST})")
+            reasons.append(
+                f"the fastest of the {len(rows)} configurations that good, beyond timing noise ({TIME_TEST})"
+            )
     else:
         reasons.append(f"no quality measure to rank on: the fastest configuration beyond timing noise ({TIME_TEST})")
     if spec is not None:
         reasons += _trade_off(qualified, rows, pick, spec, samples)
     if ties:
-        reasons.append(f"ties in time with {', '.join(ties)}; chosen as the cheapest (fewest model evaluations, "
-                       "then fewest steps)")
-    reasons += [f"meets {c.text}: {METRICS[c.metric].format(float(pick[c.metric]))}"
-                for c in objective.constraints if c.metric in pick]
-    return Verdict(slice_label, str(pick["choice"]), float(pick["time_s"]), value, tuple(reasons), tuple(ties),
-                   tuple(excluded))
+        reasons.append(
+            f"ties in time with {', '.join(ties)}; chosen as the cheapest (fewest model evaluations, then fewest steps)"
+        )
+    reasons += [
+        f"meets {c.text}: {METRICS[c.metric].format(float(pick[c.metric]))}"
+        for c in objective.constraints
+        if c.metric in pick
+    ]
+    return Verdict(
+        slice_label, str(pick["choice"]), float(pick["time_s"]), value, tuple(reasons), tuple(ties), tuple(excluded)
+    )
 
 
 def verdicts(summary: pd.DataFrame, objective: Objective, samples: Samples) -> list[Verdict]:

@@ -5,6 +5,7 @@
 model evaluations per image; `sample(spec, task)` is its latents. docs/samplers.md has the
 names, the fairness rules and where the two libraries differ.
 """
+
 from dataclasses import replace
 from typing import Any
 
@@ -14,8 +15,23 @@ from samplers.catalogue import FAMILIES, SAMPLERS, algorithm_of, resolve, runs_o
 from samplers.plugins import user_sampler
 from samplers.registry import SamplerError, UnknownName
 
-__all__ = ["FAMILIES", "SAMPLERS", "BadOption", "SamplerError", "SamplerSpec", "SampleTask", "Sampled",
-           "UnknownName", "algorithm_of", "prepare", "resolve", "run", "runs_one_by_one", "sample", "user_sampler"]
+__all__ = [
+    "FAMILIES",
+    "SAMPLERS",
+    "BadOption",
+    "SamplerError",
+    "SamplerSpec",
+    "SampleTask",
+    "Sampled",
+    "UnknownName",
+    "algorithm_of",
+    "prepare",
+    "resolve",
+    "run",
+    "runs_one_by_one",
+    "sample",
+    "user_sampler",
+]
 
 
 def prepare(spec: SamplerSpec):
@@ -38,9 +54,11 @@ class _Counted:
 
     def counting(self, pair: Any) -> Any:
         """The task's `eps_pair` (CFG++), its calls counted as evaluations of this eps: one call, one NFE."""
+
         def counted(x: Any, t: Any) -> Any:
             self.calls += 1
             return pair(x, t)
+
         return counted
 
 

@@ -38,6 +38,7 @@ k-diffusion 0.1.1, SD's schedule, 10 and 20 steps):
 - Few steps at high CFG on the sharp analytic mixture are chaotic (the image changes completely from n
   to 2n steps): there float rounding grows to visible differences and the table says so.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,25 +79,64 @@ PAIRS: tuple[Pair, ...] = (
     Pair("Heun Karras", "k:heun/karras", "diffusers:HeunDiscrete/karras", "same"),
     Pair("LMS", "k:lms/normal", "diffusers:LMSDiscrete/linspace", "same"),
     Pair("LMS Karras", "k:lms/karras", "diffusers:LMSDiscrete/karras", "same"),
-    Pair("DPM2 Karras", "k:dpm_2/karras?discard_next_to_last_sigma=false", "diffusers:KDPM2Discrete/karras",
-         "diffusers rounds main timesteps", ("round_main_t",)),
-    Pair("DPM2 a Karras", "k:dpm_2_ancestral/karras?discard_next_to_last_sigma=false",
-         "diffusers:KDPM2AncestralDiscrete/karras", "diffusers rounds main timesteps", ("round_main_t",)),
-    Pair("DPM++ 2M", "k:dpmpp_2m/sgm_uniform", "diffusers:DPMSolverMultistep/linspace",
-         "diffusers rounds its timesteps; VP start", ("diffusers_sigmas", "round_t", "same_start")),
-    Pair("DPM++ 2M Karras", "k:dpmpp_2m/karras", "diffusers:DPMSolverMultistep/karras",
-         "diffusers rounds timesteps; VP start", ("round_t", "same_start")),
-    Pair("DPM++ SDE Karras", "k:dpmpp_sde/karras", "diffusers:DPMSolverSDE/karras",
-         "Brownian tree queried at float32 times", ("no_noise",)),
-    Pair("DPM++ 2M SDE Karras", "k:dpmpp_2m_sde/karras?solver_type=midpoint",
-         "diffusers:DPMSolverMultistep/karras?algorithm_type=sde-dpmsolver++",
-         "different noise: per-step Gaussian vs Brownian tree", comparable=False),
-    Pair("DDIM = Euler", "k:euler/ddim_uniform", "diffusers:DDIM/leading",
-         "DDIM ends at abar_0, not 0; VP start", ("alpha_to_one", "same_start")),  # n dividing 1000 (below)
+    Pair(
+        "DPM2 Karras",
+        "k:dpm_2/karras?discard_next_to_last_sigma=false",
+        "diffusers:KDPM2Discrete/karras",
+        "diffusers rounds main timesteps",
+        ("round_main_t",),
+    ),
+    Pair(
+        "DPM2 a Karras",
+        "k:dpm_2_ancestral/karras?discard_next_to_last_sigma=false",
+        "diffusers:KDPM2AncestralDiscrete/karras",
+        "diffusers rounds main timesteps",
+        ("round_main_t",),
+    ),
+    Pair(
+        "DPM++ 2M",
+        "k:dpmpp_2m/sgm_uniform",
+        "diffusers:DPMSolverMultistep/linspace",
+        "diffusers rounds its timesteps; VP start",
+        ("diffusers_sigmas", "round_t", "same_start"),
+    ),
+    Pair(
+        "DPM++ 2M Karras",
+        "k:dpmpp_2m/karras",
+        "diffusers:DPMSolverMultistep/karras",
+        "diffusers rounds timesteps; VP start",
+        ("round_t", "same_start"),
+    ),
+    Pair(
+        "DPM++ SDE Karras",
+        "k:dpmpp_sde/karras",
+        "diffusers:DPMSolverSDE/karras",
+        "Brownian tree queried at float32 times",
+        ("no_noise",),
+    ),
+    Pair(
+        "DPM++ 2M SDE Karras",
+        "k:dpmpp_2m_sde/karras?solver_type=midpoint",
+        "diffusers:DPMSolverMultistep/karras?algorithm_type=sde-dpmsolver++",
+        "different noise: per-step Gaussian vs Brownian tree",
+        comparable=False,
+    ),
+    Pair(
+        "DDIM = Euler",
+        "k:euler/ddim_uniform",
+        "diffusers:DDIM/leading",
+        "DDIM ends at abar_0, not 0; VP start",
+        ("alpha_to_one", "same_start"),
+    ),  # n dividing 1000 (below)
     # samplers written here from their papers (the paper family) against diffusers' own implementations
     Pair("DDPM (paper)", "paper:ddpm/ddim_uniform", "diffusers:DDPM/leading", "VP start; same noise", ("same_start",)),
-    Pair("UniPC-2 bh2 (paper)", "paper:uni_pc_bh2/karras?order=2", "diffusers:UniPCMultistep/karras",
-         "diffusers rounds timesteps; VP start", ("round_t", "same_start")),
+    Pair(
+        "UniPC-2 bh2 (paper)",
+        "paper:uni_pc_bh2/karras?order=2",
+        "diffusers:UniPCMultistep/karras",
+        "diffusers rounds timesteps; VP start",
+        ("round_t", "same_start"),
+    ),
 )
 
 
@@ -167,7 +207,7 @@ def _controlled(pair: Pair, make_task: TaskFactory, steps: int, seeds: tuple[int
             model_sigmas = ((1 - task.alphas_cumprod) / task.alphas_cumprod) ** 0.5
             sigma0 = float(sigmas_for(k_spec, steps, model_sigmas)[0])
             vp = float(loop.init_noise_sigma) == 1.0  # DDPM-scaled x: divide by sqrt(1 + sigma^2)
-            start = task.noise * (sigma0 / math.sqrt(1 + sigma0 ** 2) if vp else sigma0)
+            start = task.noise * (sigma0 / math.sqrt(1 + sigma0**2) if vp else sigma0)
         x_d = ds.denoise(loop, task.eps, start)
     return relative(x_d, x_k)
 
@@ -179,8 +219,7 @@ def measure(pair: Pair, make_task: TaskFactory, steps: int = 10, seeds: tuple[in
     x_d = samplers.sample(d_spec, make_task(steps, seeds))
     x_fine = samplers.sample(k_spec, make_task(2 * steps, seeds))
     controlled = _controlled(pair, make_task, steps, seeds) if pair.controls else None
-    return Agreement(pair, steps, relative(x_d, x_k), float((x_d - x_k).abs().max()), controlled,
-                     relative(x_k, x_fine))
+    return Agreement(pair, steps, relative(x_d, x_k), float((x_d - x_k).abs().max()), controlled, relative(x_k, x_fine))
 
 
 def agreement_table(make_task: TaskFactory, steps: int = 10, pairs: tuple[Pair, ...] = PAIRS) -> list[Agreement]:

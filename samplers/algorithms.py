@@ -5,6 +5,7 @@ file is a located config error before anything runs (STYLE.md 4: unknown keys ar
 to their default are dropped from the id, so `eta: 1` and no eta name the same sampler and cell.
 Tests check these tables against the installed libraries' signatures.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,11 @@ class Option:
     def coerce(self, name: str, value: Any, where: str) -> Any:
         """The value as this option's type, or BadOption naming the option, the value and what is allowed."""
         allowed = f"one of {', '.join(map(repr, self.choices))}" if self.choices else KIND_WORDS[self.kind]
-        bad = BadOption(f"{where}: option {name}={value!r} must be {allowed}"
-                        + (f" >= {self.minimum:g}" if self.minimum is not None else ""), name)
+        bad = BadOption(
+            f"{where}: option {name}={value!r} must be {allowed}"
+            + (f" >= {self.minimum:g}" if self.minimum is not None else ""),
+            name,
+        )
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise bad
@@ -119,8 +123,12 @@ CHURN = {
     "s_tmax": Option(float, math.inf, "churn only for sigma <= s_tmax", minimum=0.0),
     "s_noise": S_NOISE,
 }
-DISCARD = Option(bool, False, "compute steps+1 sigmas and drop the next-to-last (A1111 and ComfyUI do this "
-                 "for DPM2; A1111 for DPM++ 3M SDE)", target="adapter")
+DISCARD = Option(
+    bool,
+    False,
+    "compute steps+1 sigmas and drop the next-to-last (A1111 and ComfyUI do this for DPM2; A1111 for DPM++ 3M SDE)",
+    target="adapter",
+)
 
 
 def churned(options: Mapping[str, Any]) -> bool:

@@ -3,6 +3,7 @@
 The runner hands a family adapter a `SampleTask` (plain tensors and a callable) and gets clean latents
 back. Adapters absorb every library quirk (sigma bounds, set_timesteps/step loops, noise samplers).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ canonical id is `family:function/schedule[?options]` and `names.py` generates it
 for collisions as they are registered. Nothing here imports torch: names resolve in milliseconds.
 Adding an algorithm is one row in a table; adding a family is one table and one entry in `FAMILIES`.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -28,8 +29,12 @@ FAMILIES.lazy("paper", "samplers.kdiffusion:sample")  # implemented here from th
 FAMILIES.lazy("user", "samplers.kdiffusion:sample")  # the user's own functions (samplers.plugins)
 
 #: family -> its algorithm table
-TABLES: dict[str, Mapping[str, Algorithm]] = {"k": K_ALGORITHMS, "diffusers": DIFFUSERS_ALGORITHMS,
-                                             "paper": PAPER_ALGORITHMS, "user": USER_ALGORITHMS}
+TABLES: dict[str, Mapping[str, Algorithm]] = {
+    "k": K_ALGORITHMS,
+    "diffusers": DIFFUSERS_ALGORITHMS,
+    "paper": PAPER_ALGORITHMS,
+    "user": USER_ALGORITHMS,
+}
 
 SAMPLERS: Registry[SamplerSpec] = Registry("sampler")
 
@@ -41,9 +46,16 @@ _BARE: set[str] = set()  # normalised names that mean "the default schedule" and
 def _register(family: str, algo: Algorithm) -> None:
     fixed = canonical_options(algo, {}, f"{family} table")
     for schedule in algo.schedules:
-        spec = SamplerSpec(family, algo.function, schedule, fixed, label=display_label(algo, schedule),
-                           stochastic=algo.stochastic(full_options(algo, dict(fixed))),
-                           nfe_per_step=algo.nfe_per_step, note=algo.note)
+        spec = SamplerSpec(
+            family,
+            algo.function,
+            schedule,
+            fixed,
+            label=display_label(algo, schedule),
+            stochastic=algo.stochastic(full_options(algo, dict(fixed))),
+            nfe_per_step=algo.nfe_per_step,
+            note=algo.note,
+        )
         names, bare = aliases(family, algo, schedule)
         SAMPLERS.add(spec.id, spec, tuple(names + bare))
         _ALGORITHM[spec.id] = algo
@@ -107,8 +119,11 @@ def resolve(name: str, schedule: str | None = None, options: Mapping[str, Any] |
     if schedule is not None:
         wanted = _schedule_id(schedule, algo, name)
         if wanted != spec.schedule and normalise(name) not in _BARE:
-            raise BadOption(f"sampler {name!r} already names schedule {spec.schedule!r}; give schedule "
-                            f"{schedule!r} with the bare sampler name {algo.label!r}", "schedule")
+            raise BadOption(
+                f"sampler {name!r} already names schedule {spec.schedule!r}; give schedule "
+                f"{schedule!r} with the bare sampler name {algo.label!r}",
+                "schedule",
+            )
         spec = _ON_SCHEDULE[(id(algo), wanted)]
     if options:
         merged = {**dict(spec.options), **options}
@@ -153,11 +168,16 @@ def _number(kind: type):
             return kind(text)
         except ValueError:
             return text  # coerce() then names the bad value
+
     return parse
 
 
-_PARSE = {bool: lambda text: _WORDS.get(text.lower(), text), int: _number(int), float: _number(float),
-          str: lambda text: text}
+_PARSE = {
+    bool: lambda text: _WORDS.get(text.lower(), text),
+    int: _number(int),
+    float: _number(float),
+    str: lambda text: text,
+}
 
 
 def _schedule_id(schedule: str, algo: Algorithm, name: str) -> str:
@@ -170,8 +190,9 @@ def _schedule_id(schedule: str, algo: Algorithm, name: str) -> str:
     shown = [f"{sid} ({ALL_SCHEDULES[sid].labels[0]})" for sid in algo.schedules]
     others = [sid for sid in ALL_SCHEDULES if wanted in {normalise(sid), *map(normalise, ALL_SCHEDULES[sid].labels)}]
     why = f"{algo.label!r} does not run on schedule {schedule!r}" if others else f"unknown schedule {schedule!r}"
-    near = did_you_mean(schedule, [n for sid in algo.schedules for n in (*ALL_SCHEDULES[sid].labels, sid)],
-                        n=2, cutoff=0.6)
+    near = did_you_mean(
+        schedule, [n for sid in algo.schedules for n in (*ALL_SCHEDULES[sid].labels, sid)], n=2, cutoff=0.6
+    )
     hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
     error = UnknownName("schedule", schedule, near, shown)
     error.args = (f"{why} (sampler {name!r}).{hint} Allowed: {', '.join(shown)}, Automatic",)
@@ -192,12 +213,16 @@ def _fold_diffusers_schedule(name: str, schedule: str | None, options: dict[str,
     if "timestep_spacing" in options:
         spacing = options.pop("timestep_spacing")
         if spacing not in SPACINGS:
-            raise BadOption(f"sampler {name!r}: option timestep_spacing={spacing!r} must be one of "
-                            f"{', '.join(map(repr, SPACINGS))}", "timestep_spacing")
+            raise BadOption(
+                f"sampler {name!r}: option timestep_spacing={spacing!r} must be one of "
+                f"{', '.join(map(repr, SPACINGS))}",
+                "timestep_spacing",
+            )
         chosen.append(("timestep_spacing", spacing))
     if schedule is not None:
         chosen.append(("schedule", schedule))
     if len(chosen) > 1:
-        raise BadOption(f"sampler {name!r}: {' and '.join(k for k, _ in chosen)} each choose the schedule; "
-                        f"give one", chosen[1][0])
+        raise BadOption(
+            f"sampler {name!r}: {' and '.join(k for k, _ in chosen)} each choose the schedule; give one", chosen[1][0]
+        )
     return chosen[0][1] if chosen else None

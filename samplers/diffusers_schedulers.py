@@ -11,6 +11,7 @@
   k-diffusion family's ancestral noise (so Euler a draws the same numbers in both families);
   DPMSolverSDE gets its Brownian tree through `noise_sampler_seed`, seeded as k-diffusion's.
 """
+
 from __future__ import annotations
 
 import copy
@@ -57,11 +58,15 @@ def beta_config(alphas_cumprod: torch.Tensor) -> dict[str, Any]:
     return {"trained_betas": betas_from(abar).tolist(), "beta_schedule": "linear"}
 
 
-def scheduler_config(spec: SamplerSpec, algo: Algorithm | None, options: dict[str, Any],
-                     alphas_cumprod: torch.Tensor, seeds: tuple[int, ...]) -> dict[str, Any]:
+def scheduler_config(
+    spec: SamplerSpec,
+    algo: Algorithm | None,
+    options: dict[str, Any],
+    alphas_cumprod: torch.Tensor,
+    seeds: tuple[int, ...],
+) -> dict[str, Any]:
     """Constructor arguments for `spec`'s scheduler class: SD config, the model's betas, schedule, options."""
-    config: dict[str, Any] = {**SD_CONFIG, **beta_config(alphas_cumprod),
-                              "num_train_timesteps": len(alphas_cumprod)}
+    config: dict[str, Any] = {**SD_CONFIG, **beta_config(alphas_cumprod), "num_train_timesteps": len(alphas_cumprod)}
     if spec.schedule in SPACINGS:
         config["timestep_spacing"] = spec.schedule
     elif spec.schedule in SIGMA_FLAGS:
@@ -121,12 +126,14 @@ def build(spec: SamplerSpec, task: SampleTask) -> Loop:
 
 def denoise(loop: Loop, eps, x: torch.Tensor) -> torch.Tensor:
     """The diffusers sampling loop from x (already scaled by init_noise_sigma) to clean latents."""
-    rows = [x[i:i + 1].clone() for i in range(x.shape[0])]  # fresh tensors: the same as alone
+    rows = [x[i : i + 1].clone() for i in range(x.shape[0])]  # fresh tensors: the same as alone
     for t in loop.timesteps:
         x_in = torch.cat([s.scale_model_input(row, t) for s, row in zip(loop.schedulers, rows)])
         out = eps(x_in, torch.full((len(rows),), float(t), device=x.device))
-        rows = [s.step(out[i:i + 1].clone(), t, row, **kw).prev_sample
-                for i, (s, row, kw) in enumerate(zip(loop.schedulers, rows, loop.step_kwargs))]
+        rows = [
+            s.step(out[i : i + 1].clone(), t, row, **kw).prev_sample
+            for i, (s, row, kw) in enumerate(zip(loop.schedulers, rows, loop.step_kwargs))
+        ]
     return torch.cat(rows)
 
 

@@ -15,6 +15,7 @@ The adapter absorbs every exception to the one calling convention:
   draws `torch.randn_like` from the global generator, which is then forked and seeded per image.
   The evaluations per image are handed back with the latents (`Sampled`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,9 +38,14 @@ RUNS: dict[str, Callable[[str], Runs]] = {"paper": PAPER_FUNCTIONS.__getitem__, 
 
 #: function -> how it draws its own noise
 NOISE_KIND: dict[str, str] = {
-    "euler_ancestral": "ancestral", "dpm_2_ancestral": "ancestral", "dpmpp_2s_ancestral": "ancestral",
-    "dpm_fast": "ancestral", "dpm_adaptive": "ancestral",
-    "dpmpp_sde": "brownian", "dpmpp_2m_sde": "brownian", "dpmpp_3m_sde": "brownian",
+    "euler_ancestral": "ancestral",
+    "dpm_2_ancestral": "ancestral",
+    "dpmpp_2s_ancestral": "ancestral",
+    "dpm_fast": "ancestral",
+    "dpm_adaptive": "ancestral",
+    "dpmpp_sde": "brownian",
+    "dpmpp_2m_sde": "brownian",
+    "dpmpp_3m_sde": "brownian",
 }
 BOUNDED = ("dpm_fast", "dpm_adaptive")  # take (sigma_min, sigma_max), not a list of sigmas
 #: k-diffusion's 2M and 3M SDE read `h` after a lone step to sigma 0 and raise UnboundLocalError; that
@@ -71,7 +77,7 @@ class PairDenoiser:
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scale = sigma.reshape(-1, *([1] * (x.ndim - 1)))
-        guided, uncond = self.eps_pair(x / (scale ** 2 + 1) ** 0.5, self.denoiser.sigma_to_t(sigma))
+        guided, uncond = self.eps_pair(x / (scale**2 + 1) ** 0.5, self.denoiser.sigma_to_t(sigma))
         return x - scale * guided, x - scale * uncond
 
 
@@ -121,8 +127,15 @@ def sample(spec: SamplerSpec, task: SampleTask) -> torch.Tensor | Sampled:
     outs, counts = [], []
     for i, seed in enumerate(task.seeds):
         model = _EpsModel(eps)
-        single = SampleTask(eps, task.alphas_cumprod, task.noise[i:i + 1], task.steps, (seed,), task.options,
-                            noise_convention=task.noise_convention)
+        single = SampleTask(
+            eps,
+            task.alphas_cumprod,
+            task.noise[i : i + 1],
+            task.steps,
+            (seed,),
+            task.options,
+            noise_convention=task.noise_convention,
+        )
         outs.append(_run(k_diffusion, spec, options, single, model, churn_seed=derive_seed(seed, "churn")))
         counts.append(model.calls)
     return Sampled(torch.cat(outs), tuple(counts))
@@ -133,8 +146,15 @@ def sample_on(spec: SamplerSpec, task: SampleTask, sigmas: torch.Tensor) -> torc
     return _run(_import_k_diffusion(), spec, _options(spec, task), task, _EpsModel(task.eps), sigmas=sigmas)
 
 
-def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTask, model: _EpsModel,
-         churn_seed: int | None = None, sigmas: torch.Tensor | None = None) -> torch.Tensor:
+def _run(
+    k_diffusion,
+    spec: SamplerSpec,
+    options: dict[str, Any],
+    task: SampleTask,
+    model: _EpsModel,
+    churn_seed: int | None = None,
+    sigmas: torch.Tensor | None = None,
+) -> torch.Tensor:
     device = task.noise.device
     convention = noise_convention(task.noise_convention)
     denoiser = k_diffusion.external.DiscreteEpsDDPMDenoiser(model, task.alphas_cumprod.to(device), quantize=False)
@@ -151,8 +171,9 @@ def _run(k_diffusion, spec: SamplerSpec, options: dict[str, Any], task: SampleTa
     else:
         if sigmas is None:  # computed from the float64 table, then in the latents' dtype: k-diffusion
             # promotes x to the sigmas' dtype (to_d divides by a [1, 1, 1, 1] sigma), as A1111 runs float32
-            sigmas = sigmas_for(spec, task.steps, denoiser.sigmas,
-                                bool(options.get("discard_next_to_last_sigma", False)))
+            sigmas = sigmas_for(
+                spec, task.steps, denoiser.sigmas, bool(options.get("discard_next_to_last_sigma", False))
+            )
         sigmas = sigmas.to(device, task.noise.dtype)
         x = convention.start(task.noise, sigmas[0], float(denoiser.sigma_max))
         args = (sigmas,)

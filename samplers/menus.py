@@ -5,6 +5,7 @@ covered carries its reason. `coverage()` checks every covered name by resolving 
 every ComfyUI scheduler), so the counts `bench samplers` prints are measured, not asserted. Upstream menus
 as of ComfyUI 0.3 (KSampler), stable-diffusion-webui 1.10 / Forge, diffusers 0.42.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,23 +16,63 @@ _EDM = "for EDM-parametrised models (sigma inputs, Playground v2.5): its sigmas 
 
 #: ComfyUI KSampler sampler_name -> None (covered: `name/<scheduler>` resolves) or why it is not
 COMFY_SAMPLERS: dict[str, str | None] = {
-    "euler": None, "euler_cfg_pp": None, "euler_ancestral": None, "euler_ancestral_cfg_pp": None, "heun": None,
-    "heunpp2": _NO_PAPER, "exp_heun_2_x0": None, "exp_heun_2_x0_sde": None, "dpm_2": None,
-    "dpm_2_ancestral": None, "lms": None, "dpm_fast": None, "dpm_adaptive": None, "dpmpp_2s_ancestral": None,
-    "dpmpp_2s_ancestral_cfg_pp": None, "dpmpp_sde": None, "dpmpp_sde_gpu": None, "dpmpp_2m": None,
-    "dpmpp_2m_cfg_pp": None, "dpmpp_2m_sde": None, "dpmpp_2m_sde_gpu": None, "dpmpp_2m_sde_heun": None,
-    "dpmpp_2m_sde_heun_gpu": None, "dpmpp_3m_sde": None, "dpmpp_3m_sde_gpu": None, "ddpm": None, "lcm": None,
-    "ipndm": None, "ipndm_v": None, "deis": None, "res_multistep": None, "res_multistep_cfg_pp": None,
-    "res_multistep_ancestral": None, "res_multistep_ancestral_cfg_pp": None, "gradient_estimation": None,
-    "gradient_estimation_cfg_pp": None, "er_sde": None,
-    "seeds_2": _TODO.format("SEEDS, arXiv:2305.14267"), "seeds_3": _TODO.format("SEEDS, arXiv:2305.14267"),
+    "euler": None,
+    "euler_cfg_pp": None,
+    "euler_ancestral": None,
+    "euler_ancestral_cfg_pp": None,
+    "heun": None,
+    "heunpp2": _NO_PAPER,
+    "exp_heun_2_x0": None,
+    "exp_heun_2_x0_sde": None,
+    "dpm_2": None,
+    "dpm_2_ancestral": None,
+    "lms": None,
+    "dpm_fast": None,
+    "dpm_adaptive": None,
+    "dpmpp_2s_ancestral": None,
+    "dpmpp_2s_ancestral_cfg_pp": None,
+    "dpmpp_sde": None,
+    "dpmpp_sde_gpu": None,
+    "dpmpp_2m": None,
+    "dpmpp_2m_cfg_pp": None,
+    "dpmpp_2m_sde": None,
+    "dpmpp_2m_sde_gpu": None,
+    "dpmpp_2m_sde_heun": None,
+    "dpmpp_2m_sde_heun_gpu": None,
+    "dpmpp_3m_sde": None,
+    "dpmpp_3m_sde_gpu": None,
+    "ddpm": None,
+    "lcm": None,
+    "ipndm": None,
+    "ipndm_v": None,
+    "deis": None,
+    "res_multistep": None,
+    "res_multistep_cfg_pp": None,
+    "res_multistep_ancestral": None,
+    "res_multistep_ancestral_cfg_pp": None,
+    "gradient_estimation": None,
+    "gradient_estimation_cfg_pp": None,
+    "er_sde": None,
+    "seeds_2": _TODO.format("SEEDS, arXiv:2305.14267"),
+    "seeds_3": _TODO.format("SEEDS, arXiv:2305.14267"),
     "sa_solver": _TODO.format("SA-Solver, arXiv:2309.05019"),
-    "sa_solver_pece": _TODO.format("SA-Solver, arXiv:2309.05019"), "ddim": None, "uni_pc": None,
+    "sa_solver_pece": _TODO.format("SA-Solver, arXiv:2309.05019"),
+    "ddim": None,
+    "uni_pc": None,
     "uni_pc_bh2": None,
 }
 
-COMFY_SCHEDULERS = ("simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal",
-                    "linear_quadratic", "kl_optimal")
+COMFY_SCHEDULERS = (
+    "simple",
+    "sgm_uniform",
+    "karras",
+    "exponential",
+    "ddim_uniform",
+    "beta",
+    "normal",
+    "linear_quadratic",
+    "kl_optimal",
+)
 
 #: ComfyUI gives these only the schedule's sigma range: with a schedule that does not span the model's
 #: whole range their pairs are not covered (here they always run on the model's bounds)
@@ -39,33 +80,80 @@ RANGE_ONLY = {"dpm_fast": ("normal", "karras", "exponential"), "dpm_adaptive": (
 
 #: A1111 / Forge sampler menu label -> None (covered: the label resolves) or why not
 A1111_SAMPLERS: dict[str, str | None] = {
-    "DPM++ 2M": None, "DPM++ SDE": None, "DPM++ 2M SDE": None, "DPM++ 2M SDE Heun": None, "DPM++ 2S a": None,
-    "DPM++ 3M SDE": None, "Euler a": None, "Euler": None, "LMS": None, "Heun": None, "DPM2": None, "DPM2 a": None,
-    "DPM fast": None, "DPM adaptive": None, "Restart": None, "DDIM": None,
-    "DDIM CFG++": None, "PLMS": None, "UniPC": None, "LCM": None,
+    "DPM++ 2M": None,
+    "DPM++ SDE": None,
+    "DPM++ 2M SDE": None,
+    "DPM++ 2M SDE Heun": None,
+    "DPM++ 2S a": None,
+    "DPM++ 3M SDE": None,
+    "Euler a": None,
+    "Euler": None,
+    "LMS": None,
+    "Heun": None,
+    "DPM2": None,
+    "DPM2 a": None,
+    "DPM fast": None,
+    "DPM adaptive": None,
+    "Restart": None,
+    "DDIM": None,
+    "DDIM CFG++": None,
+    "PLMS": None,
+    "UniPC": None,
+    "LCM": None,
 }
 
-_AYS_LISTS = ("its published sigma list is not available offline here (only the 10-step SD 1.5 and SDXL "
-              "lists of the AYS page are)")
+_AYS_LISTS = (
+    "its published sigma list is not available offline here (only the 10-step SD 1.5 and SDXL "
+    "lists of the AYS page are)"
+)
 #: A1111 "Schedule type" label -> None (covered: `Euler` + that label resolves) or why not
 A1111_SCHEDULES: dict[str, str | None] = {
-    "Automatic": None, "Uniform": None, "Karras": None, "Exponential": None, "Polyexponential": None,
-    "SGM Uniform": None, "KL Optimal": None, "Align Your Steps": None, "Simple": None, "Normal": None,
-    "DDIM": None, "Beta": "A1111's Beta places Beta quantiles in sigma: diffusers' beta_sigma (diffusers family "
-                          "only); the k samplers have ComfyUI's beta over timesteps",
+    "Automatic": None,
+    "Uniform": None,
+    "Karras": None,
+    "Exponential": None,
+    "Polyexponential": None,
+    "SGM Uniform": None,
+    "KL Optimal": None,
+    "Align Your Steps": None,
+    "Simple": None,
+    "Normal": None,
+    "DDIM": None,
+    "Beta": "A1111's Beta places Beta quantiles in sigma: diffusers' beta_sigma (diffusers family "
+    "only); the k samplers have ComfyUI's beta over timesteps",
     "Align Your Steps GITS": "GITS (Chen et al. 2024, arXiv:2405.11326): " + _AYS_LISTS,
-    "Align Your Steps 11": _AYS_LISTS, "Align Your Steps 32": _AYS_LISTS,
+    "Align Your Steps 11": _AYS_LISTS,
+    "Align Your Steps 32": _AYS_LISTS,
 }
 
 #: diffusers scheduler classes that apply to SD 1.x/2.x/XL -> None (covered) or why not
 DIFFUSERS_SCHEDULERS: dict[str, str | None] = {
-    **{c: None for c in ("DDIM", "DDPM", "PNDM", "LMSDiscrete", "EulerDiscrete", "EulerAncestralDiscrete",
-                         "HeunDiscrete", "KDPM2Discrete", "KDPM2AncestralDiscrete", "DPMSolverMultistep",
-                         "DPMSolverSinglestep", "DPMSolverSDE", "DEISMultistep", "UniPCMultistep", "LCM", "TCD",
-                         "SASolver")},
-    "EDMEuler": _EDM, "EDMDPMSolverMultistep": _EDM,
+    **{
+        c: None
+        for c in (
+            "DDIM",
+            "DDPM",
+            "PNDM",
+            "LMSDiscrete",
+            "EulerDiscrete",
+            "EulerAncestralDiscrete",
+            "HeunDiscrete",
+            "KDPM2Discrete",
+            "KDPM2AncestralDiscrete",
+            "DPMSolverMultistep",
+            "DPMSolverSinglestep",
+            "DPMSolverSDE",
+            "DEISMultistep",
+            "UniPCMultistep",
+            "LCM",
+            "TCD",
+            "SASolver",
+        )
+    },
+    "EDMEuler": _EDM,
+    "EDMDPMSolverMultistep": _EDM,
     "IPNDM": "its schedule is its own cosine one (it has no betas), not the model's; iPNDM itself is "
-             "paper:ipndm (ComfyUI's ipndm)",
+    "paper:ipndm (ComfyUI's ipndm)",
 }
 
 
@@ -138,8 +226,11 @@ def summary_lines(results: list[Coverage] | None = None) -> list[str]:
             for pair in c.missing:
                 if not pair.endswith("/*"):
                     ranged.setdefault(pair.split("/")[0], []).append(pair.split("/")[1])
-            lines += [f"  not covered, {c.menu} pairs {name}/{{{','.join(s)}}}: ComfyUI takes the sigma range "
-                      "from these schedules; here it is the model's" for name, s in ranged.items()]
+            lines += [
+                f"  not covered, {c.menu} pairs {name}/{{{','.join(s)}}}: ComfyUI takes the sigma range "
+                "from these schedules; here it is the model's"
+                for name, s in ranged.items()
+            ]
             continue
         lines += [f"  not covered, {c.menu} {c.kind.rstrip('s')} {name!r}: {why}" for name, why in c.missing.items()]
     return lines

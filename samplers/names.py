@@ -11,6 +11,7 @@ For an algorithm on one schedule:
 - `family:function` alone for the default schedule.
 The 1.9+ split form (sampler "DPM++ 2M" + schedule type "Karras") is resolved in `catalogue.resolve`.
 """
+
 from __future__ import annotations
 
 from samplers.algorithms import Algorithm

@@ -23,6 +23,7 @@ when ComfyUI runs on a GPU (its generator is on the device); ComfyUI's `_gpu` SD
 samplers on a GPU (their Brownian trees draw on the device). The churn noise of euler/heun/dpm_2
 (`s_churn > 0`) is samplerbench's in every convention.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,15 +51,14 @@ def comfy_batch_noise(seed: int, batch: int, shape: tuple[int, ...]) -> torch.Te
 def full_denoise_scale(sigma0: float, sigma_max: float) -> float:
     """ComfyUI's factor on the starting noise: sqrt(1 + sigma^2) from the model's top level, else sigma."""
     if math.isclose(sigma0, sigma_max, rel_tol=1e-5) or sigma0 > sigma_max:
-        return math.sqrt(1.0 + sigma0 ** 2)
+        return math.sqrt(1.0 + sigma0**2)
     return sigma0
 
 
 class StreamNoise:
     """Per-image CPU generators; each step draws one image-shaped tensor from each (`skip` draws first)."""
 
-    def __init__(self, like: torch.Tensor, seeds: tuple[int, ...], keep_batch_dim: bool = False,
-                 skip: int = 0) -> None:
+    def __init__(self, like: torch.Tensor, seeds: tuple[int, ...], keep_batch_dim: bool = False, skip: int = 0) -> None:
         self.device, self.dtype = like.device, like.dtype
         self.shape = (1, *like.shape[1:]) if keep_batch_dim else tuple(like.shape[1:])
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]
@@ -67,8 +67,9 @@ class StreamNoise:
                 torch.randn(self.shape, generator=g, dtype=torch.float32)
 
     def __call__(self, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
-        draws = [torch.randn(self.shape, generator=g, dtype=torch.float32).reshape(self.shape[-3:])
-                 for g in self.generators]
+        draws = [
+            torch.randn(self.shape, generator=g, dtype=torch.float32).reshape(self.shape[-3:]) for g in self.generators
+        ]
         return torch.stack(draws).to(self.device, self.dtype)
 
 
@@ -76,8 +77,9 @@ class CpuTrees:
     """k-diffusion Brownian-tree noise built and queried on the CPU over the schedule's non-zero range:
     `per_image` trees of [C, h, w] seeded per image, or (ComfyUI) for each image a tree of [1, C, h, w]."""
 
-    def __init__(self, k_diffusion, like: torch.Tensor, sigmas: torch.Tensor, seeds: list[int],
-                 per_image: bool) -> None:
+    def __init__(
+        self, k_diffusion, like: torch.Tensor, sigmas: torch.Tensor, seeds: list[int], per_image: bool
+    ) -> None:
         self.device, self.dtype = like.device, like.dtype
         positive = sigmas[sigmas > 0].cpu()
         lo, hi = positive.min(), positive.max()
@@ -86,7 +88,7 @@ class CpuTrees:
         if per_image:
             self.trees = [make(x, lo, hi, seed=seeds)]
         else:
-            self.trees = [make(x[i:i + 1], lo, hi, seed=s) for i, s in enumerate(seeds)]
+            self.trees = [make(x[i : i + 1], lo, hi, seed=s) for i, s in enumerate(seeds)]
 
     def __call__(self, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
         s, n = torch.as_tensor(sigma).cpu(), torch.as_tensor(sigma_next).cpu()
@@ -110,19 +112,24 @@ class Convention:
         if not self.comfy_scale or full_denoise_scale(float(sigma0), sigma_max) == float(sigma0):
             return noise * sigma0
         sigma = torch.as_tensor(sigma0, dtype=noise.dtype, device=noise.device)
-        return noise * torch.sqrt(1.0 + sigma ** 2)
+        return noise * torch.sqrt(1.0 + sigma**2)
 
     def ancestral(self, like: torch.Tensor, seeds: tuple[int, ...]) -> NoiseSampler:
-        return StreamNoise(like, tuple(self.ancestral_seed(s) for s in seeds), keep_batch_dim=self.comfy_scale,
-                           skip=self.ancestral_skip)
+        return StreamNoise(
+            like,
+            tuple(self.ancestral_seed(s) for s in seeds),
+            keep_batch_dim=self.comfy_scale,
+            skip=self.ancestral_skip,
+        )
 
     def brownian(self, k_diffusion, like: torch.Tensor, sigmas: torch.Tensor, seeds: tuple[int, ...]):
         return CpuTrees(k_diffusion, like, sigmas, [self.brownian_seed(s) for s in seeds], self.brownian_per_image)
 
 
 CONVENTIONS: dict[str, Convention] = {
-    "samplerbench": Convention("samplerbench", False, lambda s: derive_seed(s, "ancestral"), 0,
-                               lambda s: derive_seed(s, "brownian"), True),
+    "samplerbench": Convention(
+        "samplerbench", False, lambda s: derive_seed(s, "ancestral"), 0, lambda s: derive_seed(s, "brownian"), True
+    ),
     "comfyui": Convention("comfyui", True, lambda s: s, 0, lambda s: s, False),
     "a1111": Convention("a1111", False, lambda s: s, 1, lambda s: s, True),
 }

@@ -13,6 +13,7 @@ counted, its own noise (when it takes `noise_sampler`) from one CPU generator pe
 unconditional prediction when it takes `denoise_pair` (CFG++). Entry points are registered by name without
 importing them (`bench --help` stays fast); their signature is checked when they first run.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -44,8 +45,10 @@ def load_function(path: str, search: Path | None = None):
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - ImportError or the module's own error: one line saying which
-        raise SamplerError(f"cannot import {module_name!r} for {path!r}: {type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise SamplerError(
+            f"cannot import {module_name!r} for {path!r}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
     finally:
         if added:
             sys.path.remove(str(search))
@@ -62,9 +65,11 @@ def check_signature(path: str, fn) -> None:
         params = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         params = []
-    if params[:len(SIGNATURE)] != list(SIGNATURE):
-        raise SamplerError(f"{path!r} must take ({', '.join(SIGNATURE)}, ...) as k-diffusion's samplers do; "
-                           f"it takes ({', '.join(params)})")
+    if params[: len(SIGNATURE)] != list(SIGNATURE):
+        raise SamplerError(
+            f"{path!r} must take ({', '.join(SIGNATURE)}, ...) as k-diffusion's samplers do; "
+            f"it takes ({', '.join(params)})"
+        )
 
 
 def runs(path: str) -> Runs:
@@ -87,8 +92,15 @@ def register(path: str, label: str | None = None, search: Path | None = None, ch
         if USER_ALGORITHMS[path].label != label:
             raise SamplerError(f"function {path!r} is already registered with label {USER_ALGORITHMS[path].label!r}")
         return USER_ALGORITHMS[path]
-    algo = Algorithm(path, label, tuple(K_SCHEDULES), stochastic=lambda options: stochastic,
-                     default_schedule="karras", aliases=(label,), note="the user's own sampler")
+    algo = Algorithm(
+        path,
+        label,
+        tuple(K_SCHEDULES),
+        stochastic=lambda options: stochastic,
+        default_schedule="karras",
+        aliases=(label,),
+        note="the user's own sampler",
+    )
     try:
         catalogue.register("user", algo)
     except ValueError as exc:  # a label that another sampler already answers to

@@ -2,6 +2,7 @@
 with collision checks, "did you mean" answers, and lazy "module:attr" entries imported only when chosen,
 so `bench --help` never imports torch. Sampler families and samplers, model kinds and metrics all use it.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -6,6 +6,7 @@ down the schedule; on reaching the restart interval's low end t_min, K times: ju
 sqrt(t_max^2 - t_min^2) of fresh noise ("restart"), then solve the ODE back to t_min in N_restart Heun steps
 (Karras spacing). The noise contracts the error accumulated so far, the ODE keeps the discretisation error low.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -45,8 +46,20 @@ def _restart_index(sigmas: list[float], t_min: float, t_max: float) -> int | Non
 
 
 @torch.no_grad()
-def sample_restart(model, x, sigmas, extra_args=None, callback=None, disable=None, s_noise=1.0,
-                   restart_t_min=0.1, restart_t_max=2.0, restart_k=2, restart_steps=3, noise_sampler=None):
+def sample_restart(
+    model,
+    x,
+    sigmas,
+    extra_args=None,
+    callback=None,
+    disable=None,
+    s_noise=1.0,
+    restart_t_min=0.1,
+    restart_t_max=2.0,
+    restart_k=2,
+    restart_steps=3,
+    noise_sampler=None,
+):
     """Restart (arXiv:2306.14878, Alg. 1): Heun down `sigmas`; at the first noise level <= restart_t_min (or
     the last non-zero one, if the schedule stops above it), restart_k times: add noise up to restart_t_max,
     Heun back in restart_steps Karras steps to that level. One interval."""
@@ -63,7 +76,7 @@ def sample_restart(model, x, sigmas, extra_args=None, callback=None, disable=Non
             continue
         back = _karras(restart_steps + 1, sigma_next, restart_t_max)
         for _ in range(restart_k):
-            jump = math.sqrt(restart_t_max ** 2 - sigma_next ** 2)
+            jump = math.sqrt(restart_t_max**2 - sigma_next**2)
             x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * s_noise * jump
             for s, s_next in itertools.pairwise(back):
                 x, _ = _heun(model, x, s, s_next, extra_args)

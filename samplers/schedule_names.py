@@ -12,6 +12,7 @@ the docs say which one is meant here:
 - `align_your_steps` interpolates the published 10-step schedule to n + 1 points and sets the last to 0,
   as ComfyUI does (at n = 10 it is the published schedule); A1111 appends 0 after n points instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,43 +31,50 @@ K_SCHEDULES: dict[str, ScheduleName] = {
     "normal": ScheduleName(("Uniform", "Normal"), "the model's discrete sigmas at n evenly spaced timesteps"),
     "karras": ScheduleName(("Karras",), "Karras et al. 2022: evenly spaced in sigma^(1/7)"),
     "exponential": ScheduleName(("Exponential",), "evenly spaced in log sigma"),
-    "polyexponential": ScheduleName(("Polyexponential",), "k-diffusion's polynomial in log sigma, rho 1",
-                                    comfy=False),
+    "polyexponential": ScheduleName(("Polyexponential",), "k-diffusion's polynomial in log sigma, rho 1", comfy=False),
     "sgm_uniform": ScheduleName(("SGM Uniform", "SGMUniform"), "n + 1 evenly spaced timesteps, the last dropped"),
     "simple": ScheduleName(("Simple",), "every (1000/n)-th discrete sigma from the top (ComfyUI)"),
     "ddim_uniform": ScheduleName(("DDIM",), "timesteps 1, 1 + 1000//n, ... as DDIM (ComfyUI ddim_uniform)"),
-    "beta": ScheduleName(("Beta (timesteps)",), "Beta(0.6, 0.6) quantiles of the timesteps (Lee et al. 2024)",
-                         a1111=False),
+    "beta": ScheduleName(
+        ("Beta (timesteps)",), "Beta(0.6, 0.6) quantiles of the timesteps (Lee et al. 2024)", a1111=False
+    ),
     "kl_optimal": ScheduleName(("KL Optimal",), "evenly spaced in arctan(sigma) (Sabour et al. 2024)"),
-    "linear_quadratic": ScheduleName(("Linear Quadratic",), "Movie Gen: linear for half the steps, then quadratic",
-                                     a1111=False),
-    "align_your_steps": ScheduleName(("Align Your Steps",), "AYS SD 1.5 (Sabour et al. 2024), log-linear to n",
-                                     comfy=False),
-    "align_your_steps_sdxl": ScheduleName(("Align Your Steps SDXL",), "AYS SDXL (Sabour et al. 2024)",
-                                          comfy=False, a1111=False),
+    "linear_quadratic": ScheduleName(
+        ("Linear Quadratic",), "Movie Gen: linear for half the steps, then quadratic", a1111=False
+    ),
+    "align_your_steps": ScheduleName(
+        ("Align Your Steps",), "AYS SD 1.5 (Sabour et al. 2024), log-linear to n", comfy=False
+    ),
+    "align_your_steps_sdxl": ScheduleName(
+        ("Align Your Steps SDXL",), "AYS SDXL (Sabour et al. 2024)", comfy=False, a1111=False
+    ),
 }
 
 #: pseudo-schedules of the two k-diffusion samplers that choose their own noise levels
 K_SOLVER_SCHEDULES: dict[str, ScheduleName] = {
-    "adaptive": ScheduleName(("Adaptive",), "DPM-Solver-12/23 picks its steps to a tolerance",
-                             comfy=False, a1111=False),
+    "adaptive": ScheduleName(
+        ("Adaptive",), "DPM-Solver-12/23 picks its steps to a tolerance", comfy=False, a1111=False
+    ),
 }
 
 #: diffusers family schedules: a `timestep_spacing`, or a `use_*_sigmas` flag
 DIFFUSERS_SCHEDULES: dict[str, ScheduleName] = {
-    "leading": ScheduleName(("Leading",), "timesteps 0, T/n, 2T/n ... (+ steps_offset 1), reversed",
-                            comfy=False, a1111=False),
-    "linspace": ScheduleName(("Linspace",), "timesteps evenly spaced from T-1 to 0",
-                             comfy=False, a1111=False),
-    "trailing": ScheduleName(("Trailing",), "timesteps T-1, T-1-T/n ... (Lin et al. 2024)",
-                             comfy=False, a1111=False),
-    "lcm": ScheduleName(("LCM",), "every k-th timestep of the LCM training grid (original_inference_steps)",
-                        comfy=False, a1111=False),
+    "leading": ScheduleName(
+        ("Leading",), "timesteps 0, T/n, 2T/n ... (+ steps_offset 1), reversed", comfy=False, a1111=False
+    ),
+    "linspace": ScheduleName(("Linspace",), "timesteps evenly spaced from T-1 to 0", comfy=False, a1111=False),
+    "trailing": ScheduleName(("Trailing",), "timesteps T-1, T-1-T/n ... (Lin et al. 2024)", comfy=False, a1111=False),
+    "lcm": ScheduleName(
+        ("LCM",), "every k-th timestep of the LCM training grid (original_inference_steps)", comfy=False, a1111=False
+    ),
     "karras": K_SCHEDULES["karras"],
     "exponential": K_SCHEDULES["exponential"],
-    "beta_sigma": ScheduleName(("Beta (sigmas)",), "Beta(0.6, 0.6) quantiles placed linearly in sigma "
-                                                   "(diffusers use_beta_sigmas, A1111 \"Beta\")",
-                               comfy=False, a1111=False),
+    "beta_sigma": ScheduleName(
+        ("Beta (sigmas)",),
+        'Beta(0.6, 0.6) quantiles placed linearly in sigma (diffusers use_beta_sigmas, A1111 "Beta")',
+        comfy=False,
+        a1111=False,
+    ),
 }
 
 ALL_SCHEDULES: dict[str, ScheduleName] = {**K_SCHEDULES, **K_SOLVER_SCHEDULES, **DIFFUSERS_SCHEDULES}

@@ -5,6 +5,7 @@ where the tool they come from does otherwise (said in the docstring: `ddim_unifo
 a step more or fewer, as in ComfyUI). `model_sigmas` are the model's discrete sigmas [1000], ascending
 (index = timestep). Names and differences between tools: `schedule_names.py`.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ def sd_alphas_cumprod() -> torch.Tensor:
     steps (Rombach et al. 2022), abar_t = prod(1 - beta), float64 [1000]. The one copy of these numbers."""
     start, end = float(SD_CONFIG["beta_start"]), float(SD_CONFIG["beta_end"])  # type: ignore[arg-type]
     n = int(SD_CONFIG["num_train_timesteps"])  # type: ignore[call-overload]
-    betas = torch.linspace(start ** 0.5, end ** 0.5, n, dtype=torch.float64) ** 2
+    betas = torch.linspace(start**0.5, end**0.5, n, dtype=torch.float64) ** 2
     return torch.cumprod(1.0 - betas, dim=0)
 
 
@@ -58,14 +59,14 @@ def sigma_at(t: torch.Tensor, model_sigmas: torch.Tensor) -> torch.Tensor:
     """Sigma at fractional timesteps t, interpolated linearly in log sigma (as k-diffusion does)."""
     return log_sigma_at(t, model_sigmas.log()).exp()
 
+
 def normal(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor) -> torch.Tensor:
     """The model's own discrete sigmas at n evenly spaced timesteps from T-1 to 0 (A1111 "Uniform")."""
     t = torch.linspace(len(model_sigmas) - 1, 0, n, dtype=model_sigmas.dtype)
     return _append_zero(sigma_at(t, model_sigmas))
 
 
-def karras(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor,
-           rho: float = 7.0) -> torch.Tensor:
+def karras(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor, rho: float = 7.0) -> torch.Tensor:
     """Karras et al. 2022 (arXiv:2206.00364), eq. 5: evenly spaced in sigma^(1/rho), rho = 7."""
     ramp = torch.linspace(0, 1, n, dtype=model_sigmas.dtype)
     lo, hi = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
@@ -74,12 +75,12 @@ def karras(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tenso
 
 def exponential(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor) -> torch.Tensor:
     """Evenly spaced in log sigma from sigma_max to sigma_min."""
-    return _append_zero(torch.linspace(math.log(sigma_max), math.log(sigma_min), n,
-                                       dtype=model_sigmas.dtype).exp())
+    return _append_zero(torch.linspace(math.log(sigma_max), math.log(sigma_min), n, dtype=model_sigmas.dtype).exp())
 
 
-def polyexponential(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor,
-                    rho: float = 1.0) -> torch.Tensor:
+def polyexponential(
+    n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor, rho: float = 1.0
+) -> torch.Tensor:
     """k-diffusion's polynomial in log sigma, rho 1 as A1111 uses it (then equal to `exponential`)."""
     ramp = torch.linspace(1, 0, n, dtype=model_sigmas.dtype) ** rho
     return _append_zero((ramp * (math.log(sigma_max) - math.log(sigma_min)) + math.log(sigma_min)).exp())
@@ -107,8 +108,9 @@ def ddim_uniform(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch
     return _append_zero(model_sigmas[t].flip(0))
 
 
-def beta(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor,
-         alpha: float = 0.6, beta_: float = 0.6) -> torch.Tensor:
+def beta(
+    n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor, alpha: float = 0.6, beta_: float = 0.6
+) -> torch.Tensor:
     """Beta(0.6, 0.6) quantiles of the timesteps (Lee et al. 2024, "Beta Sampling is All You Need",
     arXiv:2407.12173), rounded to integer timesteps as ComfyUI does; repeated timesteps are dropped, so a
     large n can give fewer steps."""
@@ -130,8 +132,9 @@ def kl_optimal(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.T
     return _append_zero(torch.tan(ramp * math.atan(sigma_min) + (1 - ramp) * math.atan(sigma_max)))
 
 
-def linear_quadratic(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor,
-                     threshold: float = 0.025) -> torch.Tensor:
+def linear_quadratic(
+    n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor, threshold: float = 0.025
+) -> torch.Tensor:
     """Movie Gen's linear-quadratic schedule (Polyak et al. 2024, arXiv:2410.13720, sec. 3.1.2; Genmo's Mochi 1,
     Apache-2.0): the first n // 2 steps spend `threshold` of the way linearly, the rest follow the quadratic
     that joins it with a matching slope and reaches 1; as flow times t in [0, 1], scaled here by sigma_max
@@ -141,9 +144,9 @@ def linear_quadratic(n: int, sigma_min: float, sigma_max: float, model_sigmas: t
     linear = n // 2
     quadratic = n - linear
     gap = linear - threshold * n
-    a = gap / (linear * quadratic ** 2)
-    b = threshold / linear - 2 * gap / quadratic ** 2
-    c = a * linear ** 2
+    a = gap / (linear * quadratic**2)
+    b = threshold / linear - 2 * gap / quadratic**2
+    c = a * linear**2
     times = [i * threshold / linear for i in range(linear)] + [a * i * i + b * i + c for i in range(linear, n)]
     return _from_list([(1.0 - t) * sigma_max for t in times] + [0.0], model_sigmas)
 
@@ -164,9 +167,12 @@ def _ays(key: str) -> Schedule:
     def schedule(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor) -> torch.Tensor:
         points = loglinear_interp(AYS_SIGMAS[key], n + 1)
         return _from_list(points[:-1] + [0.0], model_sigmas)
-    schedule.__doc__ = (f"Align Your Steps ({key}): the published 11 noise levels log-linearly interpolated "
-                        "to n + 1, the last set to 0 (ComfyUI's AlignYourStepsScheduler; n = 10 gives the "
-                        "published schedule). Absolute sigmas: they assume SD's noise schedule.")
+
+    schedule.__doc__ = (
+        f"Align Your Steps ({key}): the published 11 noise levels log-linearly interpolated "
+        "to n + 1, the last set to 0 (ComfyUI's AlignYourStepsScheduler; n = 10 gives the "
+        "published schedule). Absolute sigmas: they assume SD's noise schedule."
+    )
     return schedule
 
 
@@ -186,8 +192,9 @@ SCHEDULE_FUNCTIONS: dict[str, Schedule] = {
 }
 
 
-def discard_next_to_last(schedule: Schedule, n: int, sigma_min: float, sigma_max: float,
-                         model_sigmas: torch.Tensor) -> torch.Tensor:
+def discard_next_to_last(
+    schedule: Schedule, n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor
+) -> torch.Tensor:
     """A1111's `discard_next_to_last_sigma`: n + 1 steps of `schedule` with the next-to-last sigma
     dropped, so n steps whose last one is longer (A1111 and ComfyUI do this for DPM2, A1111 for 3M SDE)."""
     sigmas = schedule(n + 1, sigma_min, sigma_max, model_sigmas)

@@ -11,6 +11,7 @@ grows with the number of steps), so it has no order of convergence.
 
 `denoise_pair(x, sigma)` returns (guided denoised, unconditional denoised) from one model evaluation.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,7 @@ from samplers.solvers_misc import _noise_sampler
 def _pair(denoise_pair, x, sigma):
     if denoise_pair is None:
         raise ValueError("a CFG++ sampler needs denoise_pair (the unconditional prediction at each step)")
-    guided, uncond = denoise_pair(x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-                                  * x.new_ones([x.shape[0]]))
+    guided, uncond = denoise_pair(x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device) * x.new_ones([x.shape[0]]))
     return guided, x + guided - uncond  # (D_g, x~)
 
 
@@ -52,8 +52,18 @@ def sample_euler_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disabl
 
 
 @torch.no_grad()
-def sample_euler_ancestral_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0,
-                                  s_noise=1.0, noise_sampler=None, denoise_pair=None):
+def sample_euler_ancestral_cfg_pp(
+    model,
+    x,
+    sigmas,
+    extra_args=None,
+    callback=None,
+    disable=None,
+    eta=1.0,
+    s_noise=1.0,
+    noise_sampler=None,
+    denoise_pair=None,
+):
     """Euler ancestral CFG++ (arXiv:2406.08070): the CFG++ Euler step to sigma_down, then sigma_up of noise."""
     noise_sampler = _noise_sampler(x, noise_sampler)
     for i in trange(len(sigmas) - 1, disable=disable):
@@ -67,8 +77,18 @@ def sample_euler_ancestral_cfg_pp(model, x, sigmas, extra_args=None, callback=No
 
 
 @torch.no_grad()
-def sample_dpmpp_2s_ancestral_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0,
-                                     s_noise=1.0, noise_sampler=None, denoise_pair=None):
+def sample_dpmpp_2s_ancestral_cfg_pp(
+    model,
+    x,
+    sigmas,
+    extra_args=None,
+    callback=None,
+    disable=None,
+    eta=1.0,
+    s_noise=1.0,
+    noise_sampler=None,
+    denoise_pair=None,
+):
     """DPM-Solver++(2S) (Lu et al. 2022, arXiv:2211.01095, Alg. 1, midpoint r = 1/2) to sigma_down with the
     CFG++ point x~, then sigma_up of noise."""
     noise_sampler = _noise_sampler(x, noise_sampler)
@@ -128,15 +148,26 @@ def sample_res_multistep_cfg_pp(model, x, sigmas, extra_args=None, callback=None
 
 
 @torch.no_grad()
-def sample_res_multistep_ancestral_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                                          eta=1.0, s_noise=1.0, noise_sampler=None, denoise_pair=None):
+def sample_res_multistep_ancestral_cfg_pp(
+    model,
+    x,
+    sigmas,
+    extra_args=None,
+    callback=None,
+    disable=None,
+    eta=1.0,
+    s_noise=1.0,
+    noise_sampler=None,
+    denoise_pair=None,
+):
     """RES multistep ancestral (arXiv:2308.02157) from the CFG++ point x~ (arXiv:2406.08070)."""
     return _res_multistep(x, sigmas, callback, disable, eta, s_noise, noise_sampler, denoise_pair)
 
 
 @torch.no_grad()
-def sample_gradient_estimation_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                                      ge_gamma=2.0, denoise_pair=None):
+def sample_gradient_estimation_cfg_pp(
+    model, x, sigmas, extra_args=None, callback=None, disable=None, ge_gamma=2.0, denoise_pair=None
+):
     """Gradient estimation (Permenter & Yuan 2024, OpenReview o2ND9v0CeK) from the CFG++ point x~: the slopes
     it blends are the unconditional eps."""
     previous = None

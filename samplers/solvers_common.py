@@ -5,6 +5,7 @@ sigma_s to sigma_t has h = lambda_t - lambda_s > 0. The probability-flow ODE in 
 x_t = e^{-h} x_s + int_0^h e^{u-h} D(lambda_s + u) du (Lu et al. 2022, arXiv:2211.01095, eq. 9 with alpha = 1);
 expanding D in Taylor series around lambda_s gives `psi`, the exact weight of each derivative.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,7 @@ PairDenoiser = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, torch
 
 def denoise(model, x: torch.Tensor, sigma: torch.Tensor | float, extra_args: dict) -> torch.Tensor:
     """D(x, sigma) for the whole batch (sigma a scalar)."""
-    return model(x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device) * x.new_ones([x.shape[0]]),
-                 **extra_args)
+    return model(x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device) * x.new_ones([x.shape[0]]), **extra_args)
 
 
 def lam(sigma: torch.Tensor | float) -> float:
@@ -35,11 +35,10 @@ def psi(h: float, n: int) -> list[float]:
     psi_k = sum_j (-1)^j h^{k+1+j} / (k+1+j)! avoids the cancellation of that recursion.
     """
     if h < 0.5:
-        return [sum((-1) ** j * h ** (k + 1 + j) / math.factorial(k + 1 + j) for j in range(40))
-                for k in range(n + 1)]
+        return [sum((-1) ** j * h ** (k + 1 + j) / math.factorial(k + 1 + j) for j in range(40)) for k in range(n + 1)]
     out = [-math.expm1(-h)]
     for k in range(1, n + 1):
-        out.append(h ** k / math.factorial(k) - out[-1])
+        out.append(h**k / math.factorial(k) - out[-1])
     return out
 
 
@@ -50,12 +49,17 @@ def difference_weights(offsets: Sequence[float], h: float) -> list[float]:
     if m == 0:
         return []
     weights = psi(h, m)
-    matrix = np.array([[o ** n / math.factorial(n) for o in offsets] for n in range(1, m + 1)])
-    return np.linalg.solve(matrix, np.array(weights[1:m + 1])).tolist()
+    matrix = np.array([[o**n / math.factorial(n) for o in offsets] for n in range(1, m + 1)])
+    return np.linalg.solve(matrix, np.array(weights[1 : m + 1])).tolist()
 
 
-def exponential_step(x: torch.Tensor, sigma: float, sigma_next: float, denoised: torch.Tensor,
-                     history: Sequence[tuple[float, torch.Tensor]] = ()) -> torch.Tensor:
+def exponential_step(
+    x: torch.Tensor,
+    sigma: float,
+    sigma_next: float,
+    denoised: torch.Tensor,
+    history: Sequence[tuple[float, torch.Tensor]] = (),
+) -> torch.Tensor:
     """x at sigma_next from x at sigma: the exponential integrator in data prediction with D's Taylor terms
     estimated from `history` [(lambda, D)] (earlier or later points); sigma_next = 0 is the denoised."""
     if sigma_next == 0:
@@ -68,8 +72,9 @@ def exponential_step(x: torch.Tensor, sigma: float, sigma_next: float, denoised:
     return out
 
 
-def lagrange_integrals(nodes: Sequence[float], a: float, b: float,
-                       weight: Callable[[np.ndarray], np.ndarray] | None = None) -> list[float]:
+def lagrange_integrals(
+    nodes: Sequence[float], a: float, b: float, weight: Callable[[np.ndarray], np.ndarray] | None = None
+) -> list[float]:
     """int_a^b L_j(u) w(u) du for the Lagrange basis L_j on `nodes` (Gauss-Legendre, 12 points: exact for
     w = 1 and degree < 24, to rounding for a smooth w over one step). Adams-Bashforth weights when the
     nodes are the past points."""

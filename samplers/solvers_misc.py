@@ -1,5 +1,6 @@
 """Single samplers from their papers, k-diffusion's calling convention: gradient estimation, exponential Heun,
 DDPM and LCM. `model` is a k-diffusion denoiser D(x, sigma)."""
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,9 @@ def sample_exp_heun_2_x0(model, x, sigmas, extra_args=None, callback=None, disab
 
 
 @torch.no_grad()
-def sample_exp_heun_2_x0_sde(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0,
-                             s_noise=1.0, noise_sampler=None):
+def sample_exp_heun_2_x0_sde(
+    model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0, s_noise=1.0, noise_sampler=None
+):
     """Exponential Heun (see `sample_exp_heun_2_x0`) to sigma_down, then sigma_up of fresh noise: the
     ancestral split of each step (Song et al. 2021, DDIM eta, arXiv:2010.02502). A first-order SDE solver."""
     from k_diffusion.sampling import get_ancestral_step
@@ -90,7 +92,7 @@ def sample_ddpm(model, x, sigmas, extra_args=None, callback=None, disable=None, 
         _report(callback, x, i, sigmas, denoised)
         sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
         eps = (x - denoised) / sigma
-        abar_t, abar_s = 1 / (1 + sigma ** 2), 1 / (1 + sigma_next ** 2)
+        abar_t, abar_s = 1 / (1 + sigma**2), 1 / (1 + sigma_next**2)
         alpha = abar_t / abar_s
         beta = 1 - alpha
         x_vp = x * math.sqrt(abar_t)

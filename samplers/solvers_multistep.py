@@ -5,6 +5,7 @@ a k-diffusion denoiser D(x, sigma). Each reuses the evaluations of earlier steps
 warms up with lower orders, and ends, as k-diffusion's samplers do, with the denoised at the last non-zero
 sigma when the schedule ends in 0.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,9 @@ def sample_deis(model, x, sigmas, extra_args=None, callback=None, disable=None, 
             x = denoised
             break
         history = [(math.log(float(sigmas[i])), (x - denoised) / sigmas[i]), *history][:max_order]
-        weights = lagrange_integrals([u for u, _ in history], math.log(float(sigmas[i])),
-                                     math.log(float(sigmas[i + 1])), weight=np.exp)
+        weights = lagrange_integrals(
+            [u for u, _ in history], math.log(float(sigmas[i])), math.log(float(sigmas[i + 1])), weight=np.exp
+        )
         x = x + sum(w * eps for w, (_, eps) in zip(weights, history))
     return x
 
@@ -103,8 +105,9 @@ def sample_res_multistep(model, x, sigmas, extra_args=None, callback=None, disab
 
 
 @torch.no_grad()
-def sample_res_multistep_ancestral(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0,
-                                   s_noise=1.0, noise_sampler=None):
+def sample_res_multistep_ancestral(
+    model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0, s_noise=1.0, noise_sampler=None
+):
     """RES multistep (arXiv:2308.02157) to sigma_down, then fresh noise sigma_up: the ancestral split of
     each step (Song et al. 2021, DDIM eta; k-diffusion's get_ancestral_step)."""
     from k_diffusion.sampling import default_noise_sampler, get_ancestral_step

@@ -5,6 +5,7 @@ schedules, starting noise and per-image noise), so a row here is all it takes to
 from the papers cited in each function's docstring, never from ComfyUI's or A1111's code; the ComfyUI
 sampler_name of each is its alias (`ipndm/karras`). Ids: `paper:<function>/<schedule>`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,72 +34,115 @@ _ANC = {"eta": ETA_ANCESTRAL, "s_noise": S_NOISE}
 _GAMMA = {"ge_gamma": Option(float, 2.0, "weight of the newest slope (gamma; 1 is Euler)")}
 
 
-def _row(function: str, label: str, options: dict | None = None, nfe: float | None = 1.0, stochastic=None,
-         bare: bool = True, note: str = "", comfy: bool = True, a1111: tuple[str, ...] = (),
-         schedules: tuple[str, ...] = ALL) -> Algorithm:
-    return Algorithm(function, label, schedules, options or {}, stochastic=stochastic or (lambda o: False),
-                     nfe_per_step=nfe, default_schedule="karras", comfy=(function,) if comfy else (),
-                     bare_comfy=bare, a1111=a1111, note=note)
+def _row(
+    function: str,
+    label: str,
+    options: dict | None = None,
+    nfe: float | None = 1.0,
+    stochastic=None,
+    bare: bool = True,
+    note: str = "",
+    comfy: bool = True,
+    a1111: tuple[str, ...] = (),
+    schedules: tuple[str, ...] = ALL,
+) -> Algorithm:
+    return Algorithm(
+        function,
+        label,
+        schedules,
+        options or {},
+        stochastic=stochastic or (lambda o: False),
+        nfe_per_step=nfe,
+        default_schedule="karras",
+        comfy=(function,) if comfy else (),
+        bare_comfy=bare,
+        a1111=a1111,
+        note=note,
+    )
 
 
 _CFGPP = "CFG++: needs the unconditional prediction; the CFG scale is the paper's lambda (about 0.5-2)"
 
 PAPER_ALGORITHMS: dict[str, Algorithm] = {
     "ipndm": _row("ipndm", "iPNDM", {"max_order": Option(int, 4, "Adams-Bashforth order", choices=(1, 2, 3, 4))}),
-    "ipndm_v": _row("ipndm_v", "iPNDM-v", {"max_order": Option(int, 4, "Adams-Bashforth order",
-                                                               choices=(1, 2, 3, 4))}),
+    "ipndm_v": _row("ipndm_v", "iPNDM-v", {"max_order": Option(int, 4, "Adams-Bashforth order", choices=(1, 2, 3, 4))}),
     "deis": _row("deis", "DEIS (tAB)", {"max_order": Option(int, 3, "polynomial order", choices=(1, 2, 3, 4))}),
     "res_multistep": _row("res_multistep", "RES multistep"),
     "res_multistep_ancestral": _row("res_multistep_ancestral", "RES multistep a", _ANC, stochastic=with_eta()),
     "gradient_estimation": _row("gradient_estimation", "Gradient estimation", _GAMMA),
     "exp_heun_2_x0": _row("exp_heun_2_x0", "Exponential Heun 2 x0", nfe=2.0),
-    "exp_heun_2_x0_sde": _row("exp_heun_2_x0_sde", "Exponential Heun 2 x0 SDE", _ANC, nfe=2.0,
-                              stochastic=with_eta()),
+    "exp_heun_2_x0_sde": _row("exp_heun_2_x0_sde", "Exponential Heun 2 x0 SDE", _ANC, nfe=2.0, stochastic=with_eta()),
     "uni_pc": _row("uni_pc", "UniPC (bh1)", {"order": Option(int, 3, "UniPC order p", choices=(1, 2, 3))}),
     "uni_pc_bh2": _row("uni_pc_bh2", "UniPC (bh2)", {"order": Option(int, 3, "UniPC order p", choices=(1, 2, 3))}),
     # bare "ddpm" and "lcm" are diffusers' DDPM and LCM (A1111's LCM): ComfyUI's are the pairs (ddpm/karras)
     "ddpm": _row("ddpm", "DDPM sampler", stochastic=_always, bare=False),
     "lcm": _row("lcm", "LCM sampler", stochastic=_always, bare=False, note="for consistency-distilled models"),
-    "restart": _row("restart", "Restart", {
-        "s_noise": S_NOISE,
-        "restart_t_min": Option(float, 0.1, "low end of the restart interval (sigma)", minimum=0.0),
-        "restart_t_max": Option(float, 2.0, "high end of the restart interval (sigma)", minimum=0.0),
-        "restart_k": Option(int, 2, "restarts in the interval", minimum=0),
-        "restart_steps": Option(int, 3, "Heun steps back down the interval", minimum=1)},
-        nfe=None, stochastic=lambda o: o.get("restart_k", 2) > 0 and o.get("s_noise", 1.0) > 0, comfy=False,
-        a1111=("Restart",), schedules=tuple(s for s in ALL if s != "linear_quadratic"),
+    "restart": _row(
+        "restart",
+        "Restart",
+        {
+            "s_noise": S_NOISE,
+            "restart_t_min": Option(float, 0.1, "low end of the restart interval (sigma)", minimum=0.0),
+            "restart_t_max": Option(float, 2.0, "high end of the restart interval (sigma)", minimum=0.0),
+            "restart_k": Option(int, 2, "restarts in the interval", minimum=0),
+            "restart_steps": Option(int, 3, "Heun steps back down the interval", minimum=1),
+        },
+        nfe=None,
+        stochastic=lambda o: o.get("restart_k", 2) > 0 and o.get("s_noise", 1.0) > 0,
+        comfy=False,
+        a1111=("Restart",),
+        schedules=tuple(s for s in ALL if s != "linear_quadratic"),
         note="Heun + restart_k x restart_steps Heun steps once the schedule reaches restart_t_min; A1111's own "
-             "choice of intervals is not documented. Not on linear_quadratic: for SD it stops above 2"),
-    "er_sde": _row("er_sde", "ER-SDE 3", {
-        "s_noise": S_NOISE, "max_order": Option(int, 3, "solver order", choices=(1, 2, 3)),
-        "noise_scale": Option(str, "er", "noise scale function: the paper's (er), sigma (ode: the ODE), sigma^2 "
-                                         "(ancestral)", choices=("er", "ode", "ancestral"))},
-        stochastic=lambda o: o.get("noise_scale", "er") != "ode" and o.get("s_noise", 1.0) > 0),
+        "choice of intervals is not documented. Not on linear_quadratic: for SD it stops above 2",
+    ),
+    "er_sde": _row(
+        "er_sde",
+        "ER-SDE 3",
+        {
+            "s_noise": S_NOISE,
+            "max_order": Option(int, 3, "solver order", choices=(1, 2, 3)),
+            "noise_scale": Option(
+                str,
+                "er",
+                "noise scale function: the paper's (er), sigma (ode: the ODE), sigma^2 (ancestral)",
+                choices=("er", "ode", "ancestral"),
+            ),
+        },
+        stochastic=lambda o: o.get("noise_scale", "er") != "ode" and o.get("s_noise", 1.0) > 0,
+    ),
     "euler_cfg_pp": _row("euler_cfg_pp", "Euler CFG++", note=_CFGPP),
-    "euler_ancestral_cfg_pp": _row("euler_ancestral_cfg_pp", "Euler a CFG++", _ANC, stochastic=with_eta(),
-                                   note=_CFGPP),
-    "dpmpp_2s_ancestral_cfg_pp": _row("dpmpp_2s_ancestral_cfg_pp", "DPM++ 2S a CFG++", _ANC, nfe=2.0,
-                                      stochastic=with_eta(), note=_CFGPP),
+    "euler_ancestral_cfg_pp": _row("euler_ancestral_cfg_pp", "Euler a CFG++", _ANC, stochastic=with_eta(), note=_CFGPP),
+    "dpmpp_2s_ancestral_cfg_pp": _row(
+        "dpmpp_2s_ancestral_cfg_pp", "DPM++ 2S a CFG++", _ANC, nfe=2.0, stochastic=with_eta(), note=_CFGPP
+    ),
     "dpmpp_2m_cfg_pp": _row("dpmpp_2m_cfg_pp", "DPM++ 2M CFG++", note=_CFGPP),
     "res_multistep_cfg_pp": _row("res_multistep_cfg_pp", "RES multistep CFG++", note=_CFGPP),
-    "res_multistep_ancestral_cfg_pp": _row("res_multistep_ancestral_cfg_pp", "RES multistep a CFG++", _ANC,
-                                           stochastic=with_eta(), note=_CFGPP),
-    "gradient_estimation_cfg_pp": _row("gradient_estimation_cfg_pp", "Gradient estimation CFG++", _GAMMA,
-                                       note=_CFGPP),
+    "res_multistep_ancestral_cfg_pp": _row(
+        "res_multistep_ancestral_cfg_pp", "RES multistep a CFG++", _ANC, stochastic=with_eta(), note=_CFGPP
+    ),
+    "gradient_estimation_cfg_pp": _row("gradient_estimation_cfg_pp", "Gradient estimation CFG++", _GAMMA, note=_CFGPP),
 }
 
-_MODULE = {"restart": ("restart",), "solvers_sde": ("er_sde",),
-           "solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
-           "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
-           "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
-           "solvers_cfgpp": tuple(f for f in PAPER_ALGORITHMS if f.endswith("_cfg_pp"))}
-_NOISE = {f: "ancestral" for f, a in PAPER_ALGORITHMS.items()
-          if "eta" in a.options or f in ("ddpm", "lcm", "restart", "er_sde")}
+_MODULE = {
+    "restart": ("restart",),
+    "solvers_sde": ("er_sde",),
+    "solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
+    "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
+    "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
+    "solvers_cfgpp": tuple(f for f in PAPER_ALGORITHMS if f.endswith("_cfg_pp")),
+}
+_NOISE = {
+    f: "ancestral"
+    for f, a in PAPER_ALGORITHMS.items()
+    if "eta" in a.options or f in ("ddpm", "lcm", "restart", "er_sde")
+}
 
 #: function -> how the adapter runs it
 PAPER_FUNCTIONS: dict[str, Runs] = {
     f: Runs(f"samplers.{module}:sample_{f}", _NOISE.get(f), f.endswith("_cfg_pp"))
-    for module, functions in _MODULE.items() for f in functions}
+    for module, functions in _MODULE.items()
+    for f in functions
+}
 
 #: names that mean one of these on a given schedule (A1111's DDIM CFG++ runs on DDIM's timesteps)
 EXTRA_ALIASES: dict[str, str] = {"DDIM CFG++": "paper:euler_cfg_pp/ddim_uniform"}

@@ -7,6 +7,7 @@ extra cost, the evaluation then serving the next predictor. Weights solve the pa
 R_p a_p = g_p(h) / B(h) (its eq. 8 and Alg. 2); with a single difference the paper sets a_1 = 1/2, and the
 choice B(h) = h ("bh1") or e^h - 1 ("bh2") matters there.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,14 @@ from samplers.solvers_multistep import _report
 B_OF_H = {"bh1": lambda h: -h, "bh2": lambda h: math.expm1(-h)}  # B(h) in data prediction (h -> -h)
 
 
-def unipc_step(x: torch.Tensor, sigma: float, sigma_next: float, denoised: torch.Tensor,
-               points: list[tuple[float, torch.Tensor]], variant: str) -> torch.Tensor:
+def unipc_step(
+    x: torch.Tensor,
+    sigma: float,
+    sigma_next: float,
+    denoised: torch.Tensor,
+    points: list[tuple[float, torch.Tensor]],
+    variant: str,
+) -> torch.Tensor:
     """x at sigma_next from x at sigma with the other denoised `points` [(lambda, D)]: UniP when they are
     earlier, UniC when the last is at sigma_next."""
     h = lam(sigma_next) - lam(sigma)
@@ -49,8 +56,9 @@ def sample_uni_pc(model, x, sigmas, extra_args=None, callback=None, disable=None
         _report(callback, x, i, sigmas, denoised)
         if step is not None:  # UniC: correct the step just taken with this evaluation
             x_prev, sigma_prev, denoised_prev, earlier = step
-            x = unipc_step(x_prev, sigma_prev, float(sigmas[i]), denoised_prev,
-                           [*earlier, (lam(sigmas[i]), denoised)], variant)
+            x = unipc_step(
+                x_prev, sigma_prev, float(sigmas[i]), denoised_prev, [*earlier, (lam(sigmas[i]), denoised)], variant
+            )
         history = [(lam(sigmas[i]), denoised), *history][:order]
         if sigmas[i + 1] == 0:
             x = denoised

@@ -1,5 +1,6 @@
 """Shared by the hostile-input suites (tests/test_hostile_*.py): run the CLI in-process and check that a
 refusal is one line, the right exit status, no traceback, and that nothing on disk changed."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 Serves `files` {url path: bytes} with the headers `huggingface_hub.hf_hub_download` reads (commit, ETag,
 size); a hub file is at `/{repo_id}/resolve/{revision}/{filename}`. Every request is logged in `requests`.
 """
+
 from __future__ import annotations
 
 import hashlib

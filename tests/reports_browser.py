@@ -4,6 +4,7 @@ Chromium reads NUL-terminated JSON commands on fd 3 and writes replies and event
 enough to load the report, watch for console errors, exceptions and dialogs, click, evaluate and take
 screenshots, without a websocket library or a browser download.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,9 +19,18 @@ import time
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--mute-audio")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
 
 
 class CDPError(RuntimeError):
@@ -44,10 +54,13 @@ class Browser:
 
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [str(binary), *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-pipe",
-                 "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                preexec_fn=wire_pipes, close_fds=False)
+                [str(binary), *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                preexec_fn=wire_pipes,
+                close_fds=False,
+            )
         os.close(cmd_r)
         os.close(out_w)
         self._buffer = b""
@@ -89,15 +102,18 @@ class Browser:
     # -- page helpers ---------------------------------------------------------------------------
     def open_page(self) -> None:
         target = self.send("Target.createTarget", {"url": "about:blank"}, browser_level=True)
-        attached = self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                             browser_level=True)
+        attached = self.send(
+            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}, browser_level=True
+        )
         self.session = attached["sessionId"]
         for domain in ("Page.enable", "Runtime.enable", "Log.enable"):
             self.send(domain)
 
     def viewport(self, width: int, height: int, mobile: bool = False) -> None:
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
 
     def load(self, url: str) -> None:
         """Navigate and wait for the load event; a dialog (e.g. an injected alert) is dismissed and kept
@@ -118,8 +134,7 @@ class Browser:
                 self.events.append(self._read(deadline))
 
     def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             raise CDPError(f"{expression!r} raised {result['exceptionDetails']}")
         return result["result"].get("value")

@@ -4,6 +4,7 @@ It follows the store's column contract without importing `bench`, so the report 
 the data it is promised. Timings and metrics follow simple known laws (time proportional to steps,
 error falling as a power of steps) so tests can derive their expectations independently.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,10 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 XSS_PROMPT = "<script>alert(1)</script>"
-LONG_PROMPT = ("a very long prompt about a lighthouse on a rocky coast at dusk, dramatic clouds, "
-               "volumetric light, highly detailed, trending on an imaginary art site")
+LONG_PROMPT = (
+    "a very long prompt about a lighthouse on a rocky coast at dusk, dramatic clouds, "
+    "volumetric light, highly detailed, trending on an imaginary art site"
+)
 FAIL_ERROR = "RuntimeError: NaN in latents at step 3 <b>not bold</b>"
 
 
@@ -45,7 +48,7 @@ FAILED_CELL = ("DDIM", 5, PROMPTS[0], 2)  # sampler, steps, prompt, seed
 
 
 def ode_error(s: FakeSampler, steps: int) -> float:
-    return s.err_scale * steps ** -s.order
+    return s.err_scale * steps**-s.order
 
 
 def _image(path: Path, s: FakeSampler, steps: int, seed: int, size: tuple[int, int]) -> None:
@@ -57,10 +60,18 @@ def _image(path: Path, s: FakeSampler, steps: int, seed: int, size: tuple[int, i
     img.save(path)
 
 
-def make_fake_run(run_dir: Path, *, samplers: tuple[FakeSampler, ...] = SAMPLERS,
-                  prompts: tuple[str, ...] = PROMPTS, seeds: tuple[int, ...] = SEEDS,
-                  steps: tuple[int, ...] = STEPS, fail: bool = True, metrics: bool = True,
-                  random_weights: bool = False, size: tuple[int, int] = (32, 32)) -> tuple[pd.DataFrame, dict]:
+def make_fake_run(
+    run_dir: Path,
+    *,
+    samplers: tuple[FakeSampler, ...] = SAMPLERS,
+    prompts: tuple[str, ...] = PROMPTS,
+    seeds: tuple[int, ...] = SEEDS,
+    steps: tuple[int, ...] = STEPS,
+    fail: bool = True,
+    metrics: bool = True,
+    random_weights: bool = False,
+    size: tuple[int, int] = (32, 32),
+) -> tuple[pd.DataFrame, dict]:
     """Write run_dir/images/*.png and return (results, meta) as the store would give them."""
     run_dir = Path(run_dir)
     (run_dir / "images").mkdir(parents=True, exist_ok=True)
@@ -74,33 +85,59 @@ def make_fake_run(run_dir: Path, *, samplers: tuple[FakeSampler, ...] = SAMPLERS
                     failed = fail and (s.name, n, prompt, seed) == FAILED_CELL
                     t = s.sec_per_step * n
                     row = dict(
-                        cell_id=cell_id, status="failed" if failed else "ok",
-                        error=FAIL_ERROR if failed else None, model="analytic", prompt=prompt,
-                        negative_prompt="", seed=seed, sampler=s.name, sampler_id=s.sampler_id,
-                        family=s.family, schedule=s.schedule, stochastic=s.stochastic, steps=n,
-                        cfg_scale=7.0, width=size[0], height=size[1], clip_skip=1, batch_size=len(seeds),
+                        cell_id=cell_id,
+                        status="failed" if failed else "ok",
+                        error=FAIL_ERROR if failed else None,
+                        model="analytic",
+                        prompt=prompt,
+                        negative_prompt="",
+                        seed=seed,
+                        sampler=s.name,
+                        sampler_id=s.sampler_id,
+                        family=s.family,
+                        schedule=s.schedule,
+                        stochastic=s.stochastic,
+                        steps=n,
+                        cfg_scale=7.0,
+                        width=size[0],
+                        height=size[1],
+                        clip_skip=1,
+                        batch_size=len(seeds),
                         nfe=float("nan") if failed else float(n),
-                        encode_s=0.001, sample_s=float("nan") if failed else t, decode_s=0.002,
+                        encode_s=0.001,
+                        sample_s=float("nan") if failed else t,
+                        decode_s=0.002,
                         total_s=float("nan") if failed else t + 0.003,
                         sample_s_repeats=[] if failed else [t * f for f in REPEAT_FACTORS],
                         peak_mem_bytes=0 if failed else int(100e6 + 1e6 * n * (1 + s.sec_per_step * 100)),
                         peak_mem_kind="cpu_peak_rss_process",
-                        image=None if failed else f"images/{cell_id}.png", random_weights=random_weights,
+                        image=None if failed else f"images/{cell_id}.png",
+                        random_weights=random_weights,
                     )
                     if metrics:
                         nan = float("nan")
-                        row.update(ode_error=nan if failed else ode_error(s, n),
-                                   alignment=nan if failed else 0.9 - 0.5 * ode_error(s, n),
-                                   fidelity=nan if failed else 1.0 + ode_error(s, n))
+                        row.update(
+                            ode_error=nan if failed else ode_error(s, n),
+                            alignment=nan if failed else 0.9 - 0.5 * ode_error(s, n),
+                            fidelity=nan if failed else 1.0 + ode_error(s, n),
+                        )
                     if not failed:
                         _image(run_dir / row["image"], s, n, seed, size)
                     rows.append(row)
     meta = {
-        "name": "fake <i>bench</i>", "created": "2026-12-01T10:00:00+00:00", "schema_version": 1,
+        "name": "fake <i>bench</i>",
+        "created": "2026-12-01T10:00:00+00:00",
+        "schema_version": 1,
         "model": {"name": "analytic", "kind": "analytic", "concepts": 12},
-        "environment": {"device": "cpu", "device_name": "Fake CPU", "python": "3.11.7",
-                        "platform": "Linux-x86_64", "packages": {"torch": "2.14.1", "k-diffusion": "0.1.1.post1"},
-                        "git": "0123456789abcdef", "cpu": "Fake CPU @ 2 GHz"},
+        "environment": {
+            "device": "cpu",
+            "device_name": "Fake CPU",
+            "python": "3.11.7",
+            "platform": "Linux-x86_64",
+            "packages": {"torch": "2.14.1", "k-diffusion": "0.1.1.post1"},
+            "git": "0123456789abcdef",
+            "cpu": "Fake CPU @ 2 GHz",
+        },
         "warnings": ["CLIP weights missing: no open_clip checkpoint in the cache <unescaped?>"],
         "notes": ["made by tests/reports_fixture.py"],
     }

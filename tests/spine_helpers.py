@@ -3,6 +3,7 @@
 The test family ("test:") is registered through the public registry, as a researcher would add a
 sampler: it wraps k-diffusion's Euler and can misbehave on purpose (NaN for one seed, slow, record).
 """
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,13 @@ RECORDED: list[Any] = []  # SampleTasks seen by the recording sampler
 
 def write_config(path: Path, **overrides: Any) -> Path:
     data: dict[str, Any] = {
-        "name": "tiny", "prompts": ["a red circle", "a blue square on yellow"], "seeds": [1, 2, 3],
-        "samplers": ["Euler", "Euler a"], "steps": [2, 3], "size": [8, 8], "batch_size": 2,
+        "name": "tiny",
+        "prompts": ["a red circle", "a blue square on yellow"],
+        "seeds": [1, 2, 3],
+        "samplers": ["Euler", "Euler a"],
+        "steps": [2, 3],
+        "size": [8, 8],
+        "batch_size": 2,
         "output": str(path.parent / "run"),
     }
     data.update(overrides)

@@ -6,12 +6,26 @@ cellchecks.py  status, NFE, memory, quality, drift per cell       timing.py     
 stats.py       Mann-Whitney U on repeats                          envdiff.py     environment differences
 text.py, markdown.py, junit.py: the three outputs. Nothing here imports torch.
 """
+
 from __future__ import annotations
 
 from bench.check.baseline import CellRecord, Snapshot, read_baseline, snapshot_run, to_document, write_baseline
 from bench.check.compare import Finding, Report, compare
 from bench.check.tolerances import Gate, Tolerance, build_gate, parse_section, parse_tolerance
 
-__all__ = ["CellRecord", "Finding", "Gate", "Report", "Snapshot", "Tolerance", "build_gate", "compare",
-           "parse_section", "parse_tolerance", "read_baseline", "snapshot_run", "to_document",
-           "write_baseline"]
+__all__ = [
+    "CellRecord",
+    "Finding",
+    "Gate",
+    "Report",
+    "Snapshot",
+    "Tolerance",
+    "build_gate",
+    "compare",
+    "parse_section",
+    "parse_tolerance",
+    "read_baseline",
+    "snapshot_run",
+    "to_document",
+    "write_baseline",
+]

@@ -15,6 +15,7 @@ digits), so a regenerated baseline gives a readable `git diff`:
 
 A reader refuses any other format or version (exit 2) rather than guess.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,6 @@ from bench.record import param_columns
 
 FORMAT = "samplerbench-baseline"
 VERSION = 1
-
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,18 @@ def record_from_row(row: Mapping[str, Any]) -> CellRecord:
     repeats = tuple(round_sig(float(t)) for t in (row.get("sample_s_repeats") or []))
     fingerprint = row.get("fingerprint")
     return CellRecord(
-        cell_id=row["cell_id"], params={k: row.get(k) for k in param_columns()}, status=row["status"],
-        error=row.get("error"), nfe=row.get("nfe"), batch_size=row.get("batch_size"),
-        sample_s_repeats=repeats, peak_mem_bytes=row.get("peak_mem_bytes"),
+        cell_id=row["cell_id"],
+        params={k: row.get(k) for k in param_columns()},
+        status=row["status"],
+        error=row.get("error"),
+        nfe=row.get("nfe"),
+        batch_size=row.get("batch_size"),
+        sample_s_repeats=repeats,
+        peak_mem_bytes=row.get("peak_mem_bytes"),
         peak_mem_kind=row.get("peak_mem_kind"),
         metrics={str(k): _metric(v) for k, v in (row.get("metrics") or {}).items()},
-        fingerprint=tuple(float(v) for v in fingerprint) if fingerprint is not None else None)
+        fingerprint=tuple(float(v) for v in fingerprint) if fingerprint is not None else None,
+    )
 
 
 def snapshot_run(run_dir: str | Path) -> Snapshot:
@@ -96,31 +102,53 @@ def snapshot_run(run_dir: str | Path) -> Snapshot:
     finally:
         store.close()
     check = meta.get("check") or {}
-    tolerances = parse_section(check, lambda path, msg: UserError(
-        f"{run_dir}: the run's saved check: settings are invalid at {'.'.join(map(str, path))}: {msg}"))
-    return Snapshot(name=str(meta.get("name") or Path(run_dir).name), created=meta.get("created"),
-                    environment=meta.get("environment") or {}, model=meta.get("model") or {},
-                    tolerances=tolerances, cells=cells, source=str(run_dir))
+    tolerances = parse_section(
+        check,
+        lambda path, msg: UserError(
+            f"{run_dir}: the run's saved check: settings are invalid at {'.'.join(map(str, path))}: {msg}"
+        ),
+    )
+    return Snapshot(
+        name=str(meta.get("name") or Path(run_dir).name),
+        created=meta.get("created"),
+        environment=meta.get("environment") or {},
+        model=meta.get("model") or {},
+        tolerances=tolerances,
+        cells=cells,
+        source=str(run_dir),
+    )
 
 
 # --- the file ------------------------------------------------------------------------------------
-def to_document(snapshot: Snapshot, tolerances: Mapping[str, Any], created: str,
-                schema_version: int | None = None) -> dict[str, Any]:
+def to_document(
+    snapshot: Snapshot, tolerances: Mapping[str, Any], created: str, schema_version: int | None = None
+) -> dict[str, Any]:
     """The JSON object of a baseline file (`tolerances`: the flat settings in force)."""
     return {
-        "format": FORMAT, "version": VERSION, "created": created,
+        "format": FORMAT,
+        "version": VERSION,
+        "created": created,
         "run": {"name": snapshot.name, "created": snapshot.created, "schema_version": schema_version},
-        "model": snapshot.model, "environment": snapshot.environment, "tolerances": nest(tolerances),
+        "model": snapshot.model,
+        "environment": snapshot.environment,
+        "tolerances": nest(tolerances),
         "cells": {cid: _cell_document(c) for cid, c in snapshot.cells.items()},
     }
 
 
 def _cell_document(cell: CellRecord) -> dict[str, Any]:
-    return {"params": cell.params, "status": cell.status, "error": cell.error, "nfe": cell.nfe,
-            "batch_size": cell.batch_size, "sample_s_repeats": list(cell.sample_s_repeats),
-            "peak_mem_bytes": cell.peak_mem_bytes, "peak_mem_kind": cell.peak_mem_kind,
-            "metrics": cell.metrics,
-            "fingerprint": list(cell.fingerprint) if cell.fingerprint is not None else None}
+    return {
+        "params": cell.params,
+        "status": cell.status,
+        "error": cell.error,
+        "nfe": cell.nfe,
+        "batch_size": cell.batch_size,
+        "sample_s_repeats": list(cell.sample_s_repeats),
+        "peak_mem_bytes": cell.peak_mem_bytes,
+        "peak_mem_kind": cell.peak_mem_kind,
+        "metrics": cell.metrics,
+        "fingerprint": list(cell.fingerprint) if cell.fingerprint is not None else None,
+    }
 
 
 def dumps(value: Any, indent: int = 0) -> str:
@@ -157,24 +185,33 @@ def read_baseline(path: str | Path) -> Snapshot:
     except RecursionError:
         raise UserError(f"{path}: JSON nested too deeply: not a baseline file") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UserError(f"{path}: not a samplerbench baseline (no \"format\": \"{FORMAT}\"); "
-                        f"write one with `bench baseline RUN_DIR -o {path}`")
+        raise UserError(
+            f'{path}: not a samplerbench baseline (no "format": "{FORMAT}"); '
+            f"write one with `bench baseline RUN_DIR -o {path}`"
+        )
     if data.get("version") != VERSION:
-        raise UserError(f"{path}: baseline format version {data.get('version')!r}, this samplerbench reads "
-                        f"version {VERSION}; re-create it with `bench baseline RUN_DIR -o {path}`")
+        raise UserError(
+            f"{path}: baseline format version {data.get('version')!r}, this samplerbench reads "
+            f"version {VERSION}; re-create it with `bench baseline RUN_DIR -o {path}`"
+        )
     for key in ("run", "model", "environment", "tolerances"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise UserError(f"{path}: '{key}' must be a mapping, got {type(data[key]).__name__}")
     cells = data.get("cells")
     if not isinstance(cells, dict):
         raise UserError(f"{path}: 'cells' must be a mapping of cell id -> cell")
-    tolerances = parse_section(data.get("tolerances") or {}, lambda p, msg: UserError(
-        f"{path}: tolerances.{'.'.join(map(str, p))}: {msg}"))
-    return Snapshot(name=str((data.get("run") or {}).get("name") or path.stem),
-                    created=data.get("created"), environment=data.get("environment") or {},
-                    model=data.get("model") or {}, tolerances=tolerances,
-                    cells={cid: _cell_from_document(path, cid, c) for cid, c in cells.items()},
-                    source=str(path))
+    tolerances = parse_section(
+        data.get("tolerances") or {}, lambda p, msg: UserError(f"{path}: tolerances.{'.'.join(map(str, p))}: {msg}")
+    )
+    return Snapshot(
+        name=str((data.get("run") or {}).get("name") or path.stem),
+        created=data.get("created"),
+        environment=data.get("environment") or {},
+        model=data.get("model") or {},
+        tolerances=tolerances,
+        cells={cid: _cell_from_document(path, cid, c) for cid, c in cells.items()},
+        source=str(path),
+    )
 
 
 def _cell_from_document(path: Path, cell_id: str, cell: Any) -> CellRecord:

@@ -3,6 +3,7 @@
 Each is one function in `CHECKS` over a (baseline, run) pair of the same cell id; time is judged per
 workload instead (timing.py). Quality directions come from the metric registry (bench.metrics).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,14 +20,33 @@ CellCheck = Callable[[CellRecord, CellRecord, Context], list[Finding]]
 
 def status_check(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:
     if base.status == "ok" and cur.status != "ok":
-        return [finding("regression", "status", cur, baseline="ok", current=cur.status,
-                        detail=cur.error or "the cell failed")]
+        return [
+            finding(
+                "regression", "status", cur, baseline="ok", current=cur.status, detail=cur.error or "the cell failed"
+            )
+        ]
     if base.status != "ok" and cur.status == "ok":
-        return [finding("improvement", "status", cur, baseline=base.status, current="ok",
-                        detail="failed in the baseline, ok now: not compared further")]
+        return [
+            finding(
+                "improvement",
+                "status",
+                cur,
+                baseline=base.status,
+                current="ok",
+                detail="failed in the baseline, ok now: not compared further",
+            )
+        ]
     if base.status != "ok":
-        return [finding("warning", "status", cur, baseline=base.status, current=cur.status,
-                        detail=f"still failing: {cur.error or ''}".strip())]
+        return [
+            finding(
+                "warning",
+                "status",
+                cur,
+                baseline=base.status,
+                current=cur.status,
+                detail=f"still failing: {cur.error or ''}".strip(),
+            )
+        ]
     return []
 
 
@@ -34,9 +54,17 @@ def _nfe(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:
     if base.nfe is None or cur.nfe is None or base.nfe == cur.nfe:
         return []
     kind = "regression" if cur.nfe > base.nfe else "improvement"
-    return [finding(kind, "nfe", cur, baseline=str(base.nfe), current=str(cur.nfe),
-                    change=f"{cur.nfe - base.nfe:+d}",
-                    detail="model evaluations changed: the algorithm or its schedule changed")]
+    return [
+        finding(
+            kind,
+            "nfe",
+            cur,
+            baseline=str(base.nfe),
+            current=str(cur.nfe),
+            change=f"{cur.nfe - base.nfe:+d}",
+            detail="model evaluations changed: the algorithm or its schedule changed",
+        )
+    ]
 
 
 def _mib(n: int) -> str:
@@ -49,14 +77,26 @@ def _memory(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:
         return []
     text = dict(baseline=_mib(base.peak_mem_bytes), current=_mib(cur.peak_mem_bytes))
     if base.peak_mem_kind != cur.peak_mem_kind:
-        return [finding("warning", "memory", cur, **text,
-                        detail=f"measured differently ({base.peak_mem_kind} vs {cur.peak_mem_kind})")]
+        return [
+            finding(
+                "warning",
+                "memory",
+                cur,
+                **text,
+                detail=f"measured differently ({base.peak_mem_kind} vs {cur.peak_mem_kind})",
+            )
+        ]
     old, new = base.peak_mem_bytes, cur.peak_mem_bytes
     text["change"] = pct(new, old)
     process_wide = cur.peak_mem_kind in PROCESS_WIDE_MEMORY and not ctx.gate.strict
     if tol.exceeded(old, new - old):
-        why = ("process-wide peak RSS, not attributable to one sampler (--strict to fail)" if process_wide
-               else "the environment differs (--strict to fail)" if ctx.soften else "")
+        why = (
+            "process-wide peak RSS, not attributable to one sampler (--strict to fail)"
+            if process_wide
+            else "the environment differs (--strict to fail)"
+            if ctx.soften
+            else ""
+        )
         kind = "warning" if why else "regression"
         detail = f"more than {tol} higher" + (f": {why}" if why else "")
         return [finding(kind, "memory", cur, **text, detail=detail)]
@@ -81,18 +121,34 @@ def _quality(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:
             continue
         check = f"quality:{metric}"
         if new is None:
-            out.append(finding("regression", check, cur, baseline=f"{old:.6g}", current="-",
-                               detail="not measured in this run: the gate on it is lost"))
+            out.append(
+                finding(
+                    "regression",
+                    check,
+                    cur,
+                    baseline=f"{old:.6g}",
+                    current="-",
+                    detail="not measured in this run: the gate on it is lost",
+                )
+            )
             continue
         direction = metric_direction(metric)
         worse = _worse_by(direction, old, new)
         text = dict(baseline=f"{old:.6g}", current=f"{new:.6g}", change=f"{new - old:+.4g}")
         if direction is None and tol.exceeded(old, worse):
-            out.append(finding("warning", check, cur, **text,
-                               detail=f"changed by more than {tol}; direction unknown (not in bench.metrics)"))
+            out.append(
+                finding(
+                    "warning",
+                    check,
+                    cur,
+                    **text,
+                    detail=f"changed by more than {tol}; direction unknown (not in bench.metrics)",
+                )
+            )
         elif tol.exceeded(old, worse):
-            out.append(finding("regression", check, cur, **text,
-                               detail=f"worse by more than {tol} ({direction} is better)"))
+            out.append(
+                finding("regression", check, cur, **text, detail=f"worse by more than {tol} ({direction} is better)")
+            )
         elif tol.exceeded(old, -worse):
             out.append(finding("improvement", check, cur, **text, detail=f"better by more than {tol}"))
     return out
@@ -107,19 +163,33 @@ def _drift(base: CellRecord, cur: CellRecord, ctx: Context) -> list[Finding]:
     if tol is None or base.fingerprint is None or cur.fingerprint is None:
         return []
     if len(base.fingerprint) != len(cur.fingerprint):
-        return [finding("regression", "drift", cur, baseline=f"{len(base.fingerprint)} values",
-                        current=f"{len(cur.fingerprint)} values",
-                        detail="fingerprint sizes differ: the latent shape changed")]
+        return [
+            finding(
+                "regression",
+                "drift",
+                cur,
+                baseline=f"{len(base.fingerprint)} values",
+                current=f"{len(cur.fingerprint)} values",
+                detail="fingerprint sizes differ: the latent shape changed",
+            )
+        ]
     distance = _rms([a - b for a, b in zip(cur.fingerprint, base.fingerprint)])
     if not tol.exceeded(_rms(list(base.fingerprint)), distance):
         return []
-    seeded = ("stochastic sampler, seeded: must still match" if cur.params.get("stochastic")
-              else "deterministic")
+    seeded = "stochastic sampler, seeded: must still match" if cur.params.get("stochastic") else "deterministic"
     old_dev, new_dev = ctx.devices
-    devices = (f"; devices differ ({old_dev} vs {new_dev}): loosen --drift-tolerance"
-               if old_dev != new_dev else "")
-    return [finding("regression", "drift", cur, baseline="same image", current=f"RMS {distance:.3g}",
-                    change=f"> {tol}", detail=f"the image changed ({seeded}){devices}")]
+    devices = f"; devices differ ({old_dev} vs {new_dev}): loosen --drift-tolerance" if old_dev != new_dev else ""
+    return [
+        finding(
+            "regression",
+            "drift",
+            cur,
+            baseline="same image",
+            current=f"RMS {distance:.3g}",
+            change=f"> {tol}",
+            detail=f"the image changed ({seeded}){devices}",
+        )
+    ]
 
 
 #: every per-cell check after the status one, in report order

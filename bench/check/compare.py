@@ -4,6 +4,7 @@ Cells are matched by id. Per cell: status, NFE (exact), memory, quality in each 
 image drift (cellchecks.py); per workload: time beyond tolerance and noise (timing.py). Missing cells fail;
 new cells and new metrics are listed, not gated. Environment differences soften time and memory.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,14 +46,27 @@ def compare(baseline: Snapshot, current: Snapshot, gate: Gate) -> Report:
     env = tuple(environment_diffs(baseline.environment, current.environment))
     groups = workloads(baseline, current)
     factor = machine_factor(groups) if gate.normalise and gate.time is not None else None
-    ctx = Context(gate, soften=not gate.strict and any(d.softens for d in env), factor=factor or 1.0,
-                  devices=(baseline.environment.get("device"), current.environment.get("device")))
+    ctx = Context(
+        gate,
+        soften=not gate.strict and any(d.softens for d in env),
+        factor=factor or 1.0,
+        devices=(baseline.environment.get("device"), current.environment.get("device")),
+    )
     findings: list[Finding] = []
     for cid, base in baseline.cells.items():
         cur = current.cells.get(cid)
         if cur is None:
-            findings.append(Finding("missing", "cell", cid, base.params, baseline=base.status, current="-",
-                                    detail="in the baseline, not in this run"))
+            findings.append(
+                Finding(
+                    "missing",
+                    "cell",
+                    cid,
+                    base.params,
+                    baseline=base.status,
+                    current="-",
+                    detail="in the baseline, not in this run",
+                )
+            )
             continue
         status = status_check(base, cur, ctx)
         findings += status
@@ -60,17 +74,30 @@ def compare(baseline: Snapshot, current: Snapshot, gate: Gate) -> Report:
             for check in CHECKS.values():
                 findings += check(base, cur, ctx)
     findings += time_findings(baseline, current, groups, ctx)
-    findings += [Finding("new", "cell", cid, cur.params, baseline="-", current=cur.status,
-                         detail="not in the baseline: not gated") for cid, cur in current.cells.items()
-                 if cid not in baseline.cells]
+    findings += [
+        Finding(
+            "new", "cell", cid, cur.params, baseline="-", current=cur.status, detail="not in the baseline: not gated"
+        )
+        for cid, cur in current.cells.items()
+        if cid not in baseline.cells
+    ]
     findings += _metric_columns(baseline, current)
-    return Report(baseline, current, gate, tuple(sorted(findings, key=report_order)), env, factor,
-                  sum(cid in current.cells for cid in baseline.cells))
+    return Report(
+        baseline,
+        current,
+        gate,
+        tuple(sorted(findings, key=report_order)),
+        env,
+        factor,
+        sum(cid in current.cells for cid in baseline.cells),
+    )
 
 
 def _metric_columns(baseline: Snapshot, current: Snapshot) -> list[Finding]:
     """Metrics measured in the run but absent from the whole baseline: one note each, not gated."""
     old = {m for c in baseline.cells.values() for m, v in c.metrics.items() if v is not None}
     new = {m for c in current.cells.values() for m, v in c.metrics.items() if v is not None}
-    return [Finding("new", f"quality:{m}", "", detail="metric not in the baseline: not gated until the "
-                                                      "baseline is updated") for m in sorted(new - old)]
+    return [
+        Finding("new", f"quality:{m}", "", detail="metric not in the baseline: not gated until the baseline is updated")
+        for m in sorted(new - old)
+    ]

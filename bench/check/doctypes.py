@@ -4,6 +4,7 @@ A baseline is an input like any other: a hand edit, a merge conflict or a file f
 strings where numbers belong. Read leniently, a baseline of garbage metrics compared as "nothing to
 compare" and passed; here any value of the wrong type names its cell and key (exit 2).
 """
+
 from __future__ import annotations
 
 import math
@@ -81,9 +82,15 @@ def params(cell: dict) -> dict[str, Any]:
 
 def cell_fields(cell: dict) -> dict[str, Any]:
     """The CellRecord fields of a cell document (bench.check.baseline), each checked for its type."""
-    return {"params": params(cell), "status": cell["status"], "error": optional_str(cell, "error"),
-            "nfe": optional_int(cell, "nfe"), "batch_size": optional_int(cell, "batch_size", 1),
-            "sample_s_repeats": numbers(cell, "sample_s_repeats") or (),
-            "peak_mem_bytes": optional_int(cell, "peak_mem_bytes"),
-            "peak_mem_kind": optional_str(cell, "peak_mem_kind"), "metrics": metrics(cell),
-            "fingerprint": numbers(cell, "fingerprint")}
+    return {
+        "params": params(cell),
+        "status": cell["status"],
+        "error": optional_str(cell, "error"),
+        "nfe": optional_int(cell, "nfe"),
+        "batch_size": optional_int(cell, "batch_size", 1),
+        "sample_s_repeats": numbers(cell, "sample_s_repeats") or (),
+        "peak_mem_bytes": optional_int(cell, "peak_mem_bytes"),
+        "peak_mem_kind": optional_str(cell, "peak_mem_kind"),
+        "metrics": metrics(cell),
+        "fingerprint": numbers(cell, "fingerprint"),
+    }

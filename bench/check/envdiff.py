@@ -4,14 +4,16 @@ Differences in hardware or in the numeric stack make time and memory incomparabl
 them, and turns time and memory failures into warnings unless `--strict`. Other differences (the git
 hash, other packages) are shown for context only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 #: environment keys whose change makes time and memory incomparable
-SOFTENING = frozenset({"device", "device_name", "cpu", "cpu_count", "torch_threads", "python", "cuda",
-                       "packages.torch"})
+SOFTENING = frozenset(
+    {"device", "device_name", "cpu", "cpu_count", "torch_threads", "python", "cuda", "packages.torch"}
+)
 
 
 @dataclass(frozen=True)

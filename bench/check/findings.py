@@ -1,4 +1,5 @@
 """What a check finds: one `Finding` per change, the `Context` every check reads, and their order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

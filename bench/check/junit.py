@@ -3,6 +3,7 @@
 A cell with a regression (or missing from the run) is a <failure>; warnings go to its <system-out>; a new
 cell is <skipped> (not gated). Findings about the whole run are one extra case named "whole run".
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -22,8 +23,10 @@ def junit_tree(report: Report) -> ET.ElementTree:
         for cid in f.cell_ids or ("",):
             by_cell.setdefault(cid, []).append(f)
     cells = {**report.baseline.cells, **report.current.cells}
-    ids = sorted(dict.fromkeys([*report.baseline.cells, *report.current.cells, *by_cell]),
-                 key=lambda cid: cell_order(cells[cid].params if cid in cells else {}, cid))
+    ids = sorted(
+        dict.fromkeys([*report.baseline.cells, *report.current.cells, *by_cell]),
+        key=lambda cid: cell_order(cells[cid].params if cid in cells else {}, cid),
+    )
     suite = ET.Element("testsuite", name=f"bench check {report.current.name}")
     props = ET.SubElement(suite, "properties")
     for d in report.environment:
@@ -33,15 +36,21 @@ def junit_tree(report: Report) -> ET.ElementTree:
         cell = cells.get(cid)
         params = cell.params if cell else {}
         sampler = str(params.get("sampler_id") or "run").replace(".", "_")
-        case = ET.SubElement(suite, "testcase", classname=f"samplerbench.{sampler}",
-                             name=f"{cell_label(params, cid)} [{cid}]" if cid else "whole run", time="0")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"samplerbench.{sampler}",
+            name=f"{cell_label(params, cid)} [{cid}]" if cid else "whole run",
+            time="0",
+        )
         found = by_cell.get(cid, [])
         failing = [f for f in found if f.kind in FAILING]
         if failing:
             failures += 1
             failure = ET.SubElement(case, "failure", type=failing[0].kind, message=_message(failing))
-            failure.text = "\n".join(f"{f.check}: baseline {f.baseline}, current {f.current} {f.change}: "
-                                     f"{f.detail}" for f in failing)
+            failure.text = "\n".join(
+                f"{f.check}: baseline {f.baseline}, current {f.current} {f.change}: {f.detail}" for f in failing
+            )
         elif any(f.kind == "new" for f in found):
             skipped += 1
             ET.SubElement(case, "skipped", message=_message([f for f in found if f.kind == "new"]))

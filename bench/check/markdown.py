@@ -3,6 +3,7 @@
 Sections are capped (`MAX_ROWS`) so a large regression stays far below the job summary's size limit;
 every user-controlled string (prompts, errors) is escaped for markdown tables.
 """
+
 from __future__ import annotations
 
 from bench.check.compare import Report
@@ -26,9 +27,15 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
 
 def format_markdown(report: Report) -> str:
     icon = ":x:" if report.failed else ":white_check_mark:"
-    lines = [f"### {icon} bench check: {'regression' if report.failed else 'no regression'}", "",
-             f"**{escape(summary_line(report))}**", "", escape(heading(report)), "",
-             "Tolerances: " + escape(", ".join(report.gate.describe()))]
+    lines = [
+        f"### {icon} bench check: {'regression' if report.failed else 'no regression'}",
+        "",
+        f"**{escape(summary_line(report))}**",
+        "",
+        escape(heading(report)),
+        "",
+        "Tolerances: " + escape(", ".join(report.gate.describe())),
+    ]
     if report.factor is not None:
         lines += ["", f"Times normalised by the machine factor x{report.factor:.3g}."]
     env = environment_lines(report)

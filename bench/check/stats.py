@@ -6,6 +6,7 @@ the null distribution of the rank sum is counted over every way to pick the curr
 Larger samples use the normal approximation with tie and continuity corrections
 (Mann & Whitney 1947; the tie-corrected variance as in Lehmann, Nonparametrics, 1975, eq. 1.26).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,7 +27,7 @@ def midranks(values: Sequence[float]) -> list[float]:
         end = start
         while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
             end += 1
-        for i in order[start:end + 1]:
+        for i in order[start : end + 1]:
             ranks[i] = (start + end) / 2 + 1
         start = end + 1
     return ranks
@@ -69,7 +70,7 @@ def _normal(ranks: list[float], n1: int, n2: int) -> float:
     size = n1 + n2
     u = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
     ties = Counter(ranks).values()
-    variance = n1 * n2 / 12 * ((size + 1) - sum(t ** 3 - t for t in ties) / (size * (size - 1)))
+    variance = n1 * n2 / 12 * ((size + 1) - sum(t**3 - t for t in ties) / (size * (size - 1)))
     if variance <= 0:
         return 1.0
     z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(variance)

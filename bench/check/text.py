@@ -2,6 +2,7 @@
 
 `sections` and `cell_label` are shared by the markdown and JUnit writers, so all three say the same.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -60,8 +61,15 @@ def _other_axes(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def row(f: Finding) -> tuple[str, ...]:
     check = f.check if f.check != "nfe" else f"nfe ({f.kind})"
     many = len(f.cells) > 1
-    return (check, cell_label(f.params, f.cell_id, len(f.cells)), f.baseline, f.current, f.change, f.detail,
-            f"{len(f.cells)} cells" if many else f.cell_id)
+    return (
+        check,
+        cell_label(f.params, f.cell_id, len(f.cells)),
+        f.baseline,
+        f.current,
+        f.change,
+        f.detail,
+        f"{len(f.cells)} cells" if many else f.cell_id,
+    )
 
 
 def sections(report: Report) -> list[tuple[str, list[Finding]]]:
@@ -76,15 +84,19 @@ def sections(report: Report) -> list[tuple[str, list[Finding]]]:
 def summary_line(report: Report) -> str:
     n = {kind: len(report.of_kind(kind)) for kind in ("regression", "missing", "improvement", "warning", "new")}
     verdict = "FAIL" if report.failed else "PASS"
-    return (f"{verdict} (exit {report.exit_code}): {n['regression']} regression(s), {n['missing']} missing "
-            f"cell(s); {n['improvement']} improvement(s), {n['warning']} warning(s), {n['new']} new; "
-            f"{report.compared} cell(s) compared")
+    return (
+        f"{verdict} (exit {report.exit_code}): {n['regression']} regression(s), {n['missing']} missing "
+        f"cell(s); {n['improvement']} improvement(s), {n['warning']} warning(s), {n['new']} new; "
+        f"{report.compared} cell(s) compared"
+    )
 
 
 def heading(report: Report) -> str:
     b, c = report.baseline, report.current
-    return (f"run {c.name!r} ({len(c.cells)} cells, {c.source}) against baseline {b.name!r} "
-            f"({len(b.cells)} cells, {b.source}, recorded {b.created or 'at an unknown time'})")
+    return (
+        f"run {c.name!r} ({len(c.cells)} cells, {c.source}) against baseline {b.name!r} "
+        f"({len(b.cells)} cells, {b.source}, recorded {b.created or 'at an unknown time'})"
+    )
 
 
 def environment_lines(report: Report) -> list[str]:
@@ -93,8 +105,10 @@ def environment_lines(report: Report) -> list[str]:
         mark = " *" if d.softens else ""
         out.append(f"{d.key}: {d.baseline} -> {d.current}{mark}")
     if any(d.softens for d in report.environment):
-        out.append("* makes time and memory incomparable: their failures are warnings"
-                   + (" (--strict is on: they fail)" if report.gate.strict else " (--strict to fail)"))
+        out.append(
+            "* makes time and memory incomparable: their failures are warnings"
+            + (" (--strict is on: they fail)" if report.gate.strict else " (--strict to fail)")
+        )
     return out
 
 
@@ -106,15 +120,20 @@ def table(rows: list[tuple[str, ...]]) -> str:
 def format_report(report: Report) -> str:
     lines = [f"bench check: {heading(report)}", "tolerances: " + ", ".join(report.gate.describe())]
     if report.factor is not None:
-        lines.append(f"times normalised: this machine is x{report.factor:.3g} the baseline's "
-                     "(median ratio over all cells)")
+        lines.append(
+            f"times normalised: this machine is x{report.factor:.3g} the baseline's (median ratio over all cells)"
+        )
     env = environment_lines(report)
     if env:
         lines += ["environment differs:"] + [f"  {line}" for line in env]
     for title, found in sections(report):
         failing = sum(f.kind in FAILING for f in found)
-        lines += ["", f"{title.upper()} ({len(found)}" + (f", {failing} failing" if title == "NFE changes"
-                                                         and failing else "") + ")"]
+        lines += [
+            "",
+            f"{title.upper()} ({len(found)}"
+            + (f", {failing} failing" if title == "NFE changes" and failing else "")
+            + ")",
+        ]
         lines.append(table([HEADER] + [row(f) for f in found]))
     lines += ["", summary_line(report)]
     return "\n".join(lines)

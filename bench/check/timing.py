@@ -8,6 +8,7 @@ batches ran at different moments of the run, so the pooled repeats carry the run
 a sampler that really got slower is slower in every batch. The test is a one-sided Mann-Whitney U on the
 pooled repeats (each batch counted once: the cells of a batch share its repeats).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,14 @@ def workloads(baseline: Snapshot, current: Snapshot) -> list[Workload]:
     same_work = same_work_columns()  # prompt, negative prompt, seed: cells differing only there are replicates
     for cid, base in baseline.cells.items():
         cur = current.cells.get(cid)
-        if (cur is None or base.status != "ok" or cur.status != "ok" or not base.sample_s_repeats
-                or not cur.sample_s_repeats or base.batch_size != cur.batch_size):
+        if (
+            cur is None
+            or base.status != "ok"
+            or cur.status != "ok"
+            or not base.sample_s_repeats
+            or not cur.sample_s_repeats
+            or base.batch_size != cur.batch_size
+        ):
             continue
         shared = {k: v for k, v in base.params.items() if k not in same_work}
         key = (tuple(sorted((k, repr(v)) for k, v in shared.items())), base.batch_size)
@@ -42,8 +49,10 @@ def workloads(baseline: Snapshot, current: Snapshot) -> list[Workload]:
         cells.append(cid)
         batch = (base.params.get("prompt"), base.params.get("negative_prompt"))  # + its repeats: one batch
         old[batch + (base.sample_s_repeats,)] = new[batch + (cur.sample_s_repeats,)] = None  # ordered sets
-    return [Workload(params, tuple(cells), sum((b[-1] for b in old), ()), sum((b[-1] for b in new), ()))
-            for params, cells, old, new in groups.values()]
+    return [
+        Workload(params, tuple(cells), sum((b[-1] for b in old), ()), sum((b[-1] for b in new), ()))
+        for params, cells, old, new in groups.values()
+    ]
 
 
 def machine_factor(groups: list[Workload]) -> float:
@@ -53,8 +62,10 @@ def machine_factor(groups: list[Workload]) -> float:
     """
     ratios = [median(w.current) / median(w.baseline) for w in groups if median(w.baseline) > 0]
     if len(ratios) < 3:
-        raise UserError(f"--normalise needs at least 3 workloads (sampler x steps x size ...) timed in both "
-                        f"the baseline and the run with the same batch size; found {len(ratios)}")
+        raise UserError(
+            f"--normalise needs at least 3 workloads (sampler x steps x size ...) timed in both "
+            f"the baseline and the run with the same batch size; found {len(ratios)}"
+        )
     return median(ratios)
 
 
@@ -77,20 +88,38 @@ def _judge(w: Workload, ctx: Context) -> Finding | None:
         if not slower:
             return None
         floor = min_p_value(len(new), len(old))
-        why = (f"too few repeats to tell from noise (best possible p={floor:.3g} > alpha "
-               f"{ctx.gate.alpha:g}; use repeats: 5 or more)" if floor > ctx.gate.alpha
-               else f"within noise ({noise}, alpha {ctx.gate.alpha:g})")
-        return Finding("warning", "time", cid, w.params, **text, cells=w.cells,
-                       detail=f"slower by more than {tol}, but {why}")
+        why = (
+            f"too few repeats to tell from noise (best possible p={floor:.3g} > alpha "
+            f"{ctx.gate.alpha:g}; use repeats: 5 or more)"
+            if floor > ctx.gate.alpha
+            else f"within noise ({noise}, alpha {ctx.gate.alpha:g})"
+        )
+        return Finding(
+            "warning", "time", cid, w.params, **text, cells=w.cells, detail=f"slower by more than {tol}, but {why}"
+        )
     if not slower:
-        return Finding("improvement", "time", cid, w.params, **text, cells=w.cells,
-                       detail=f"faster beyond {tol} and noise ({noise})")
+        return Finding(
+            "improvement",
+            "time",
+            cid,
+            w.params,
+            **text,
+            cells=w.cells,
+            detail=f"faster beyond {tol} and noise ({noise})",
+        )
     if ctx.soften:
-        return Finding("warning", "time", cid, w.params, **text, cells=w.cells,
-                       detail=f"slower beyond {tol} and noise ({noise}), but the environment differs "
-                              "(--strict to fail)")
-    return Finding("regression", "time", cid, w.params, **text, cells=w.cells,
-                   detail=f"slower beyond {tol} and noise ({noise})")
+        return Finding(
+            "warning",
+            "time",
+            cid,
+            w.params,
+            **text,
+            cells=w.cells,
+            detail=f"slower beyond {tol} and noise ({noise}), but the environment differs (--strict to fail)",
+        )
+    return Finding(
+        "regression", "time", cid, w.params, **text, cells=w.cells, detail=f"slower beyond {tol} and noise ({noise})"
+    )
 
 
 def time_findings(baseline: Snapshot, current: Snapshot, groups: list[Workload], ctx: Context) -> list[Finding]:
@@ -101,7 +130,14 @@ def time_findings(baseline: Snapshot, current: Snapshot, groups: list[Workload],
     for cid, base in baseline.cells.items():
         cur = current.cells.get(cid)
         if cur is not None and base.status == cur.status == "ok" and base.batch_size != cur.batch_size:
-            out.append(finding("warning", "time", cur, baseline=f"batch {base.batch_size}",
-                               current=f"batch {cur.batch_size}",
-                               detail="batch size differs: seconds per image are not comparable"))
+            out.append(
+                finding(
+                    "warning",
+                    "time",
+                    cur,
+                    baseline=f"batch {base.batch_size}",
+                    current=f"batch {cur.batch_size}",
+                    detail="batch size differs: seconds per image are not comparable",
+                )
+            )
     return out

@@ -6,6 +6,7 @@ from four layers, highest first: the command line, the run's `check:` section (i
 baseline file, the defaults below. One validator serves all four so they cannot drift apart; each layer
 passes a `fail(path, message)` that builds its own located error.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,7 @@ def parse_tolerance(value: Any) -> Tolerance | None:
     try:
         amount = float(text[:-1] if relative else text)
     except ValueError:
-        raise ValueError(f"a tolerance is like '10%' (relative), 0.02 (absolute) or 'off'; "
-                         f"got {value!r}") from None
+        raise ValueError(f"a tolerance is like '10%' (relative), 0.02 (absolute) or 'off'; got {value!r}") from None
     if not math.isfinite(amount) or amount < 0:
         raise ValueError(f"a tolerance must be a finite number >= 0; got {value!r}")
     return Tolerance(amount / 100 if relative else amount, relative)
@@ -72,8 +72,15 @@ CHECK_KEYS: dict[str, str] = {
     "alpha": "significance level of the noise test on timing repeats (0 < alpha < 0.5)",
 }
 
-DEFAULTS: dict[str, Any] = {"time": "10%", "memory": "5%", "quality": "5%", "drift": "0.0001",
-                            "normalise": False, "strict": False, "alpha": 0.01}
+DEFAULTS: dict[str, Any] = {
+    "time": "10%",
+    "memory": "5%",
+    "quality": "5%",
+    "drift": "0.0001",
+    "normalise": False,
+    "strict": False,
+    "alpha": 0.01,
+}
 
 _TOLERANCE_KEYS = ("time", "memory", "drift")
 
@@ -136,8 +143,9 @@ def _quality(value: Any, path: KeyPath, fail: Fail) -> dict[str, str]:
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     """Flat settings -> the nested form of a `check:` section (for meta and baseline files)."""
     out: dict[str, Any] = {k: v for k, v in flat.items() if not k.startswith("quality")}
-    quality = {("default" if k == "quality" else k.split(".", 1)[1]): v
-               for k, v in flat.items() if k.startswith("quality")}
+    quality = {
+        ("default" if k == "quality" else k.split(".", 1)[1]): v for k, v in flat.items() if k.startswith("quality")
+    }
     if quality:
         out["quality"] = quality["default"] if list(quality) == ["default"] else quality
     return out
@@ -186,7 +194,14 @@ def build_gate(layers: list[tuple[str, Mapping[str, Any]]]) -> Gate:
             if key not in merged:
                 merged[key], sources[key] = value, name
     quality = {k.split(".", 1)[1]: parse_tolerance(v) for k, v in merged.items() if k.startswith("quality.")}
-    return Gate(time=parse_tolerance(merged["time"]), memory=parse_tolerance(merged["memory"]),
-                drift=parse_tolerance(merged["drift"]), quality_default=parse_tolerance(merged["quality"]),
-                quality=quality, normalise=bool(merged["normalise"]), strict=bool(merged["strict"]),
-                alpha=float(merged["alpha"]), sources=sources)
+    return Gate(
+        time=parse_tolerance(merged["time"]),
+        memory=parse_tolerance(merged["memory"]),
+        drift=parse_tolerance(merged["drift"]),
+        quality_default=parse_tolerance(merged["quality"]),
+        quality=quality,
+        normalise=bool(merged["normalise"]),
+        strict=bool(merged["strict"]),
+        alpha=float(merged["alpha"]),
+        sources=sources,
+    )

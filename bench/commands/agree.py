@@ -3,6 +3,7 @@
 Runs every pair of `samplers.agreement.PAIRS` on the exact analytic model and prints the table; the
 causes of each difference are in that module's docstring (and in docs/samplers.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,23 @@ def analytic_tasks(size: int = 8, prompt: str = "a red circle", cfg_scale: float
     def make(steps: int, seeds: tuple[int, ...]):
         import samplers
 
-        cells = [Cell.of(model=ModelSpec("analytic"), prompt=prompt, negative_prompt="", size=(size, size),
-                         clip_skip=1, cfg_scale=cfg_scale, sampler=SamplerChoice("Euler", samplers.resolve("Euler")),
-                         steps=steps, noise="samplerbench", seed=seed) for seed in seeds]
+        cells = [
+            Cell.of(
+                model=ModelSpec("analytic"),
+                prompt=prompt,
+                negative_prompt="",
+                size=(size, size),
+                clip_skip=1,
+                cfg_scale=cfg_scale,
+                sampler=SamplerChoice("Euler", samplers.resolve("Euler")),
+                steps=steps,
+                noise="samplerbench",
+                seed=seed,
+            )
+            for seed in seeds
+        ]
         return build_task(model, cells)
+
     return make
 
 
@@ -37,20 +51,33 @@ def format_table(rows) -> str:
     """The agreement rows as a text table (canonical ids; widths fit the content)."""
     import samplers
 
-    cells = [(r.pair.label, samplers.resolve(r.pair.k).id, samplers.resolve(r.pair.diffusers).id,
-              f"{r.distance:.1e}", "-" if r.controlled is None else f"{r.controlled:.1e}",
-              f"{r.discretisation:.1e}", r.verdict) for r in rows]
+    cells = [
+        (
+            r.pair.label,
+            samplers.resolve(r.pair.k).id,
+            samplers.resolve(r.pair.diffusers).id,
+            f"{r.distance:.1e}",
+            "-" if r.controlled is None else f"{r.controlled:.1e}",
+            f"{r.discretisation:.1e}",
+            r.verdict,
+        )
+        for r in rows
+    ]
     head = ("pair", "k-diffusion", "diffusers", "distance", "controlled", "discret.", "verdict")
     widths = [max(len(str(c[i])) for c in [head, *cells]) for i in range(len(head))]
     right = {3, 4, 5}
 
     def line(values) -> str:
-        return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
-                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+        return "  ".join(
+            str(v).rjust(w) if i in right else str(v).ljust(w) for i, (v, w) in enumerate(zip(values, widths))
+        ).rstrip()
+
     lines = [line(head), line("-" * w for w in widths), *map(line, cells)]
-    lines.append("distance: relative RMS between the two libraries' images as benchmarked; controlled: the same "
-                 "with the explained difference removed;\ndiscret.: k-diffusion at these steps vs twice as many "
-                 "(the scale of a sampler's own error). Causes: docs/samplers.md.")
+    lines.append(
+        "distance: relative RMS between the two libraries' images as benchmarked; controlled: the same "
+        "with the explained difference removed;\ndiscret.: k-diffusion at these steps vs twice as many "
+        "(the scale of a sampler's own error). Causes: docs/samplers.md."
+    )
     return "\n".join(lines)
 
 
@@ -60,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 2 or args.size < 8:
         raise UserError(f"bench agree: --steps must be >= 2 and --size >= 8; got {args.steps}, {args.size}")
-    print(f"k-diffusion vs diffusers on the analytic model, {args.steps} steps, {args.size}x{args.size}, "
-          f"CFG 7, seeds 1 and 2")
+    print(
+        f"k-diffusion vs diffusers on the analytic model, {args.steps} steps, {args.size}x{args.size}, "
+        f"CFG 7, seeds 1 and 2"
+    )
     print(format_table(agreement_table(analytic_tasks(args.size), args.steps)))
     return 0

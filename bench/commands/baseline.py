@@ -1,4 +1,5 @@
 """`bench baseline RUN_DIR -o baseline.json`: record a run as the reference `bench check` compares with."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bench.commands.check import add_tolerance_arguments
 
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory to record")
-    parser.add_argument("-o", "--output", default="baseline.json", metavar="FILE",
-                        help="baseline file to write (default: baseline.json)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="baseline.json",
+        metavar="FILE",
+        help="baseline file to write (default: baseline.json)",
+    )
     add_tolerance_arguments(parser)
 
 

@@ -1,29 +1,52 @@
 """`bench check RUN_DIR --baseline FILE`: exit 0 within tolerance, 1 on a regression, 2 on unusable input."""
+
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
 #: check-section key -> command-line flag, so errors name what the user typed
-FLAGS = {"time": "--time-tolerance", "memory": "--memory-tolerance", "quality": "--quality-tolerance",
-         "drift": "--drift-tolerance", "normalise": "--normalise", "strict": "--strict", "alpha": "--alpha"}
+FLAGS = {
+    "time": "--time-tolerance",
+    "memory": "--memory-tolerance",
+    "quality": "--quality-tolerance",
+    "drift": "--drift-tolerance",
+    "normalise": "--normalise",
+    "strict": "--strict",
+    "alpha": "--alpha",
+}
 
 
 def add_tolerance_arguments(parser: argparse.ArgumentParser) -> None:
     """The tolerance flags shared by `bench check` and `bench baseline` (CLI > run's check: > baseline)."""
     group = parser.add_argument_group("tolerances ('10%' relative, 0.02 absolute, 'off' to skip)")
-    group.add_argument("--time-tolerance", metavar="T", help="median sampling time per image (default 10%%); "
-                       "a regression must also exceed the run's noise")
+    group.add_argument(
+        "--time-tolerance",
+        metavar="T",
+        help="median sampling time per image (default 10%%); a regression must also exceed the run's noise",
+    )
     group.add_argument("--memory-tolerance", metavar="T", help="peak memory (default 5%%)")
-    group.add_argument("--quality-tolerance", metavar="[METRIC=]T", action="append",
-                       help="quality metrics, each in its better direction (default 5%%); repeat with "
-                            "METRIC=T for one metric")
-    group.add_argument("--drift-tolerance", metavar="T", help="RMS distance between image fingerprints, "
-                       "latent units (default 0.0001)")
-    group.add_argument("--normalise", action=argparse.BooleanOptionalAction, default=None,
-                       help="divide times by the machine factor (median time ratio over all workloads)")
-    group.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
-                       help="environment differences do not turn time/memory failures into warnings")
+    group.add_argument(
+        "--quality-tolerance",
+        metavar="[METRIC=]T",
+        action="append",
+        help="quality metrics, each in its better direction (default 5%%); repeat with METRIC=T for one metric",
+    )
+    group.add_argument(
+        "--drift-tolerance", metavar="T", help="RMS distance between image fingerprints, latent units (default 0.0001)"
+    )
+    group.add_argument(
+        "--normalise",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="divide times by the machine factor (median time ratio over all workloads)",
+    )
+    group.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="environment differences do not turn time/memory failures into warnings",
+    )
     group.add_argument("--alpha", type=float, metavar="A", help="significance of the noise test (default 0.01)")
 
 
@@ -57,8 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory to check")
     parser.add_argument("--baseline", required=True, metavar="FILE", help="baseline file (bench baseline)")
     parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one test case per cell)")
-    parser.add_argument("--markdown", metavar="FILE", help="also write a markdown summary (e.g. for "
-                                                           "$GITHUB_STEP_SUMMARY)")
+    parser.add_argument(
+        "--markdown", metavar="FILE", help="also write a markdown summary (e.g. for $GITHUB_STEP_SUMMARY)"
+    )
     add_tolerance_arguments(parser)
 
 
@@ -70,8 +94,13 @@ def run(args: argparse.Namespace) -> int:
 
     baseline = read_baseline(args.baseline)
     current = snapshot_run(args.run_dir)
-    gate = build_gate([("command line", cli_settings(args)), ("the run's check:", current.tolerances),
-                       ("baseline", baseline.tolerances)])
+    gate = build_gate(
+        [
+            ("command line", cli_settings(args)),
+            ("the run's check:", current.tolerances),
+            ("baseline", baseline.tolerances),
+        ]
+    )
     report = compare(baseline, current, gate)
     print(format_report(report))
     if args.junit:

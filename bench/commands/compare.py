@@ -2,6 +2,7 @@
 
 Writes DIR/compare.html (self-contained) and DIR/compare.md (for a pull-request comment).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,9 +13,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_a", help="run directory A (the reference)")
     parser.add_argument("run_b", help="run directory B (the candidate)")
     parser.add_argument("-o", "--output", default="compare", help="folder for compare.html and compare.md")
-    parser.add_argument("--match", default=None, metavar="AXES",
-                        help="match cells by these columns (comma-separated, e.g. sampler,steps,seed,prompt) "
-                             "instead of by cell id")
+    parser.add_argument(
+        "--match",
+        default=None,
+        metavar="AXES",
+        help="match cells by these columns (comma-separated, e.g. sampler,steps,seed,prompt) instead of by cell id",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +42,14 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--match {key}: not a cell column; use axes such as sampler, steps, seed, prompt")
     if any(f.empty for f in frames):
         raise UserError("a run has no cells: nothing to compare")
-    html, md = compare_runs(frames[0], frames[1], (names[0], names[1]), (Path(args.run_a), Path(args.run_b)),
-                            Path(args.output), record.for_reports(), keys)
+    html, md = compare_runs(
+        frames[0],
+        frames[1],
+        (names[0], names[1]),
+        (Path(args.run_a), Path(args.run_b)),
+        Path(args.output),
+        record.for_reports(),
+        keys,
+    )
     print(f"compare: {html}\ncompare: {md}")
     return 0

@@ -4,6 +4,7 @@ comfyui: the API-format workflow JSON (ComfyUI: "Load" it, or POST it as `prompt
 a1111: the infotext (paste it into the WebUI's prompt box and press the "read generation parameters" button);
 diffusers: a short Python script that remakes the image from the same weights and seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,11 +61,19 @@ def stored_cell(run_dir: Path, cell_id: str) -> tuple[SimpleNamespace, dict[str,
         raise UserError(f"{run_dir}: the run does not record model {row['model']!r}; run it again to export")
     model = SimpleNamespace(kind=identity.get("kind"), label=row["model"], options=identity)
     cell = SimpleNamespace(
-        id=row["cell_id"], model=model, prompt=row["prompt"], negative_prompt=row["negative_prompt"] or "",
-        seed=int(row["seed"]), steps=int(row["steps"]), cfg_scale=float(row["cfg_scale"]), width=int(row["width"]),
-        height=int(row["height"]), clip_skip=int(row["clip_skip"]),
+        id=row["cell_id"],
+        model=model,
+        prompt=row["prompt"],
+        negative_prompt=row["negative_prompt"] or "",
+        seed=int(row["seed"]),
+        steps=int(row["steps"]),
+        cfg_scale=float(row["cfg_scale"]),
+        width=int(row["width"]),
+        height=int(row["height"]),
+        clip_skip=int(row["clip_skip"]),
         sampler=SimpleNamespace(spec=resolve(row["sampler_id"]), written=row["sampler"]),
-        as_dict={"noise": row.get("noise") or "samplerbench"})
+        as_dict={"noise": row.get("noise") or "samplerbench"},
+    )
     return cell, identity
 
 
@@ -89,11 +98,14 @@ def to_diffusers(cell, identity: dict[str, Any]) -> str:
     from bench.errors import UserError
 
     if identity.get("kind") != "diffusers":
-        raise UserError(f"export --to diffusers: cell {cell.id} ran on the {cell.model.label} model, which "
-                        "diffusers does not have")
+        raise UserError(
+            f"export --to diffusers: cell {cell.id} ran on the {cell.model.label} model, which diffusers does not have"
+        )
     if cell.as_dict["noise"] != "samplerbench":
-        raise UserError(f"export --to diffusers: cell {cell.id} ran the {cell.as_dict['noise']} noise convention; "
-                        "the script writes samplerbench's only")
+        raise UserError(
+            f"export --to diffusers: cell {cell.id} ran the {cell.as_dict['noise']} noise convention; "
+            "the script writes samplerbench's only"
+        )
     return script(cell, identity)
 
 

@@ -4,6 +4,7 @@ One unpaginated PNG at full resolution (the WebUI "X/Y plot"), any two axes of t
 columns; every other varied axis is fixed by --where or at its first value (said on stderr). A grid above
 the pixel limit is refused before anything is drawn, with its size and the limit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,12 +18,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="a run directory written by `bench run`")
     parser.add_argument("--rows", default="sampler", help="the axis of the rows (default: sampler)")
     parser.add_argument("--cols", default="steps", help="the axis of the columns (default: steps)")
-    parser.add_argument("--where", action="append", default=[], metavar="AXIS=VALUE",
-                        help='keep only cells with this value, e.g. prompt="a red circle" or seed=2 (repeatable)')
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="AXIS=VALUE",
+        help='keep only cells with this value, e.g. prompt="a red circle" or seed=2 (repeatable)',
+    )
     parser.add_argument("-o", "--output", default=None, help="the PNG to write (default: RUN_DIR/grids/ROWS-COLS.png)")
     parser.add_argument("--tile", type=int, default=None, help="tile size in px (default: the images' width, >= 128)")
-    parser.add_argument("--max-megapixels", type=float, default=DEFAULT_MEGAPIXELS,
-                        help=f"refuse a grid larger than this (default: {DEFAULT_MEGAPIXELS:g} MP)")
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=DEFAULT_MEGAPIXELS,
+        help=f"refuse a grid larger than this (default: {DEFAULT_MEGAPIXELS:g} MP)",
+    )
 
 
 def _axis(name: str, columns: list[str], frame) -> str:
@@ -83,12 +93,15 @@ def run(args: argparse.Namespace) -> int:
     tile = args.tile or max(128, int(frame["width"].max()))
     out = Path(args.output) if args.output else run_dir / "grids" / f"{rows}-{cols}.png"
     try:
-        page, notes = single_grid(frame.reset_index(drop=True), run_dir, rows, cols, axes, out, tile,
-                                  int(args.max_megapixels * 1e6))
+        page, notes = single_grid(
+            frame.reset_index(drop=True), run_dir, rows, cols, axes, out, tile, int(args.max_megapixels * 1e6)
+        )
     except GridTooLarge as exc:
         raise UserError(str(exc)) from None
     for note in notes:
         print(f"bench grid: {note}", file=sys.stderr)
-    print(f"grid: {out} ({page.size[0]} x {page.size[1]} px, {len(page.row_labels)} rows x "
-          f"{len(page.col_labels)} columns)")
+    print(
+        f"grid: {out} ({page.size[0]} x {page.size[1]} px, {len(page.row_labels)} rows x "
+        f"{len(page.col_labels)} columns)"
+    )
     return 0

@@ -6,6 +6,7 @@ store is not reported twice: the store's fingerprint (every cell row, the metada
 is kept in the page, and a rebuild with the same fingerprint only says "report is up to date", so resuming
 a finished run costs almost nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,24 @@ FINGERPRINT = re.compile(r'<meta name="samplerbench-fingerprint" content="([0-9a
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="a run directory written by `bench run`")
-    parser.add_argument("-o", "--output", metavar="DIR",
-                        help="write report.html and charts/ here instead of RUN_DIR (which is only read)")
-    parser.add_argument("--no-embed", action="store_true",
-                        help="link images and charts instead of embedding them (the page then needs its run folder)")
-    parser.add_argument("--embed-limit", type=float, default=None, metavar="MB",
-                        help="above this many MB of embedded images, link them instead (default: 64)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="write report.html and charts/ here instead of RUN_DIR (which is only read)",
+    )
+    parser.add_argument(
+        "--no-embed",
+        action="store_true",
+        help="link images and charts instead of embedding them (the page then needs its run folder)",
+    )
+    parser.add_argument(
+        "--embed-limit",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="above this many MB of embedded images, link them instead (default: 64)",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even when the store has not changed")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -61,20 +74,31 @@ def _relink(frame, run_dir: Path, out_dir: Path):
         return frame
     frame = frame.copy()
     frame["image"] = frame["image"].map(
-        lambda rel: rel if not isinstance(rel, str) else os.path.relpath(run_dir / rel, out_dir))
+        lambda rel: rel if not isinstance(rel, str) else os.path.relpath(run_dir / rel, out_dir)
+    )
     return frame
 
 
 def broken_image_count(frame, run_dir: Path) -> int:
     from bench.pngcheck import png_intact
 
-    ok = frame[(frame["status"] == "ok") & frame["image"].map(lambda v: isinstance(v, str))] \
-        if "image" in frame else frame.iloc[:0]
+    ok = (
+        frame[(frame["status"] == "ok") & frame["image"].map(lambda v: isinstance(v, str))]
+        if "image" in frame
+        else frame.iloc[:0]
+    )
     return sum(not png_intact(run_dir / rel) for rel in ok["image"])
 
 
-def build(run_dir: Path, out_dir: Path | None = None, *, embed: bool = True, embed_limit_mb: float | None = None,
-          force: bool = False, progress: bool = False) -> tuple[Path, bool]:
+def build(
+    run_dir: Path,
+    out_dir: Path | None = None,
+    *,
+    embed: bool = True,
+    embed_limit_mb: float | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> tuple[Path, bool]:
     """Write report.html (and charts/) into `out_dir` (default RUN_DIR) from results.sqlite;
     (path, whether it was rebuilt)."""
     import reports
@@ -102,13 +126,23 @@ def build(run_dir: Path, out_dir: Path | None = None, *, embed: bool = True, emb
     check_writable_folder(out_dir, "the report")
     broken = broken_image_count(frame, run_dir)
     if broken:
-        print(f"warning: {broken} image(s) of finished cells are missing or broken; the report shows "
-              "placeholders (`bench run` reruns those cells)", file=sys.stderr)
+        print(
+            f"warning: {broken} image(s) of finished cells are missing or broken; the report shows "
+            "placeholders (`bench run` reruns those cells)",
+            file=sys.stderr,
+        )
     say = (lambda message: print(f"report: {message}", file=sys.stderr, flush=True)) if progress else None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return reports.build_report(_relink(frame, run_dir, out_dir), meta, out_dir, record=record.for_reports(),
-                                    mode=mode, progress=say, fingerprint=fingerprint), True
+        return reports.build_report(
+            _relink(frame, run_dir, out_dir),
+            meta,
+            out_dir,
+            record=record.for_reports(),
+            mode=mode,
+            progress=say,
+            fingerprint=fingerprint,
+        ), True
     except reports.ReportError as exc:
         raise UserError(f"{run_dir}: cannot build a report: {exc}") from None
     except OSError as exc:
@@ -116,7 +150,13 @@ def build(run_dir: Path, out_dir: Path | None = None, *, embed: bool = True, emb
 
 
 def run(args: argparse.Namespace) -> int:
-    path, rebuilt = build(Path(args.run_dir), Path(args.output) if args.output else None, embed=not args.no_embed,
-                          embed_limit_mb=args.embed_limit, force=args.force, progress=not args.quiet)
+    path, rebuilt = build(
+        Path(args.run_dir),
+        Path(args.output) if args.output else None,
+        embed=not args.no_embed,
+        embed_limit_mb=args.embed_limit,
+        force=args.force,
+        progress=not args.quiet,
+    )
     print(f"report: {path}" if rebuilt else f"report is up to date: {path}")
     return 0

@@ -1,4 +1,5 @@
 """`bench run CONFIG`: run a benchmark, resuming a previous run of the same output directory."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,17 +20,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun cells that are already finished")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the cell count, how many are done already and an estimated time; run nothing")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the cell count, how many are done already and an estimated time; run nothing",
+    )
     parser.add_argument("--yes", action="store_true", help=f"run a matrix of more than {MAX_CELLS:,} cells")
-    parser.add_argument("--wait", action="store_true",
-                        help="if another `bench run` is using the output folder, wait for it instead of refusing")
-    parser.add_argument("--offline", action="store_true",
-                        help="never touch the network: weights from the local cache only (as HF_HUB_OFFLINE=1)")
-    parser.add_argument("--executor", choices=tuple(EXECUTORS),
-                        help="where batches run (overrides the file's executor:); ray: one actor per GPU")
-    parser.add_argument("--address", help="the Ray cluster: auto (the running one) or ray://host:10001 "
-                                          "(default: start a local Ray); implies --executor ray")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another `bench run` is using the output folder, wait for it instead of refusing",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network: weights from the local cache only (as HF_HUB_OFFLINE=1)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=tuple(EXECUTORS),
+        help="where batches run (overrides the file's executor:); ray: one actor per GPU",
+    )
+    parser.add_argument(
+        "--address",
+        help="the Ray cluster: auto (the running one) or ray://host:10001 "
+        "(default: start a local Ray); implies --executor ray",
+    )
 
 
 def _warn(lines: list[str]) -> None:
@@ -74,8 +90,10 @@ def _run(config, args: argparse.Namespace) -> int:
         rows = _stored_rows(config.output) if rows is None else rows
         _warn(setting_warnings(config) + resume_warnings(config, rows, {c.id for c in cells}))
         result = run_benchmark(config, force=args.force, argv=sys.argv, progress=not args.no_progress)
-    print(f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
-          f"{result.failed} failed -> {result.run_dir}")
+    print(
+        f"{config.name}: {result.total} cells, {result.skipped} already done, {result.ran} run, "
+        f"{result.failed} failed -> {result.run_dir}"
+    )
     frame = load_results(result.run_dir)
     print(summary_table(frame))
     if not args.no_report:

@@ -4,6 +4,7 @@ sampler with its options.
 The plain listing imports no torch (names and specs are pure data); `--check` runs each listed
 sampler for 3 steps on the analytic model and says ok or why it failed; without it: "not checked".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="show one sampler, by any of its names, with its options")
     parser.add_argument("--family", help="only this family (k, diffusers)")
     parser.add_argument("--grep", metavar="TEXT", help="only samplers whose id or a name contains TEXT")
-    parser.add_argument("--check", action="store_true",
-                        help="run each listed sampler for 3 steps on the analytic model (8x8) and report")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="run each listed sampler for 3 steps on the analytic model (8x8) and report",
+    )
 
 
 def _noise(spec) -> str:
@@ -31,7 +35,7 @@ def webui_lines() -> list[str]:
     import samplers
     from samplers.catalogue import TABLES
 
-    lines = ["A1111 sampler menu -> sampler here (the bare label means A1111's \"Automatic\" schedule type)"]
+    lines = ['A1111 sampler menu -> sampler here (the bare label means A1111\'s "Automatic" schedule type)']
     for family, table in TABLES.items():
         for algo in table.values():
             for label in algo.a1111:
@@ -46,8 +50,7 @@ def select(family: str | None, grep: str | None) -> list:
     from bench.errors import UserError
 
     if family is not None and family not in samplers.FAMILIES:
-        raise UserError(f"bench samplers: unknown --family {family!r}; "
-                        f"allowed: {', '.join(samplers.FAMILIES.names())}")
+        raise UserError(f"bench samplers: unknown --family {family!r}; allowed: {', '.join(samplers.FAMILIES.names())}")
     chosen = []
     for spec in samplers.SAMPLERS:
         names = [spec.id, spec.label, *samplers.SAMPLERS.aliases_of(spec.id)]
@@ -92,9 +95,13 @@ def describe(name: str) -> list[str]:
     except samplers.SamplerError as exc:
         raise UserError(str(exc)) from None
     algo = samplers.algorithm_of(spec)
-    lines = [f"{spec.id}", f"  label: {spec.label}", f"  family: {spec.family}   runs: {spec.algorithm}",
-             f"  schedule: {spec.schedule}: {ALL_SCHEDULES[spec.schedule].description}",
-             f"  noise: {_noise(spec)}   NFE per step: {_nfe(spec)}"]
+    lines = [
+        f"{spec.id}",
+        f"  label: {spec.label}",
+        f"  family: {spec.family}   runs: {spec.algorithm}",
+        f"  schedule: {spec.schedule}: {ALL_SCHEDULES[spec.schedule].description}",
+        f"  noise: {_noise(spec)}   NFE per step: {_nfe(spec)}",
+    ]
     if spec.note:
         lines.append(f"  note: {spec.note}")
     lines.append(f"  names: {', '.join(samplers.SAMPLERS.aliases_of(spec.id)) or '-'}")
@@ -103,8 +110,10 @@ def describe(name: str) -> list[str]:
         lines.append("  options (YAML keys next to name:):" if algo.options else "  options: none")
         for key, option in sorted(algo.options.items()):
             choices = f" one of {', '.join(map(str, option.choices))};" if option.choices else ""
-            lines.append(f"    {key} ({option.kind.__name__}, default {option.default!r};{choices} "
-                         f"{option.target}): {option.help}")
+            lines.append(
+                f"    {key} ({option.kind.__name__}, default {option.default!r};{choices} "
+                f"{option.target}): {option.help}"
+            )
     return lines
 
 
@@ -132,8 +141,10 @@ def run(args: argparse.Namespace) -> int:
     for spec in specs:
         status = check(spec, make_task) if make_task else "not checked"
         failed += status.startswith("failed")
-        print(f"{spec.id:<{width}}  {spec.label:<{label_width}}  {spec.family:<9}  {_noise(spec):<13}  "
-              f"{_nfe(spec):<8}  {status}")
+        print(
+            f"{spec.id:<{width}}  {spec.label:<{label_width}}  {spec.family:<9}  {_noise(spec):<13}  "
+            f"{_nfe(spec):<8}  {status}"
+        )
         print(f"    names: {', '.join(samplers.SAMPLERS.aliases_of(spec.id))}")
         sys.stdout.flush()
     print(f"{len(specs)} samplers" + (f", {failed} failed" if make_task else "; run with --check to try each"))

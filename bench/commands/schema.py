@@ -1,4 +1,5 @@
 """`bench schema`: the JSON Schema of the benchmark format, for editors (e.g. yaml-language-server)."""
+
 from __future__ import annotations
 
 import argparse

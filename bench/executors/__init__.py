@@ -8,6 +8,7 @@ cluster, one actor per GPU holding the loaded model (`bench.executors.ray_execut
 The benchmark file says `executor: {kind: ray, address: auto, gpus_per_worker: 1}`; the command line
 (`--executor`, `--address`) wins over it.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -35,17 +36,30 @@ class ExecutorSettings:
     workers: int | None = None  # None: as many actors as the cluster's GPUs (or CPUs) allow
 
 
-_KEYS = {"kind": "local | ray", "address": "auto | ray://host:10001 | host:port (default: start a local Ray)",
-         "gpus_per_worker": "GPUs of one actor (default 1)",
-         "cpus_per_worker": "CPUs of one actor on a CPU-only cluster (default 1)",
-         "workers": "number of actors (default: as many as the cluster holds)"}
+_KEYS = {
+    "kind": "local | ray",
+    "address": "auto | ray://host:10001 | host:port (default: start a local Ray)",
+    "gpus_per_worker": "GPUs of one actor (default 1)",
+    "cpus_per_worker": "CPUs of one actor on a CPU-only cluster (default 1)",
+    "workers": "number of actors (default: as many as the cluster holds)",
+}
 
-SCHEMA: dict = {"oneOf": [{"enum": list(EXECUTORS)}, {
-    "type": "object", "additionalProperties": False,
-    "properties": {"kind": {"enum": list(EXECUTORS)}, "address": {"type": "string"},
-                   "gpus_per_worker": {"type": "number", "exclusiveMinimum": 0},
-                   "cpus_per_worker": {"type": "number", "exclusiveMinimum": 0},
-                   "workers": {"type": "integer", "minimum": 1}}}]}
+SCHEMA: dict = {
+    "oneOf": [
+        {"enum": list(EXECUTORS)},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "kind": {"enum": list(EXECUTORS)},
+                "address": {"type": "string"},
+                "gpus_per_worker": {"type": "number", "exclusiveMinimum": 0},
+                "cpus_per_worker": {"type": "number", "exclusiveMinimum": 0},
+                "workers": {"type": "integer", "minimum": 1},
+            },
+        },
+    ]
+}
 
 
 def _kind(value: Any, path: tuple, where: Where) -> str:
@@ -68,14 +82,16 @@ def parse_executor(value: Any, path: tuple, where: Where) -> ExecutorSettings:
         return ExecutorSettings(kind=_kind(value, path, where))
     as_mapping(value, path, where, _KEYS)
     parse: dict[str, Callable[[Any, tuple, Where], Any]] = {
-        "kind": _kind, "address": lambda v, p, w: as_str(v, p, w, allow_empty=False),
-        "gpus_per_worker": _positive, "cpus_per_worker": _positive,
-        "workers": lambda v, p, w: as_int(v, p, w, minimum=1)}
+        "kind": _kind,
+        "address": lambda v, p, w: as_str(v, p, w, allow_empty=False),
+        "gpus_per_worker": _positive,
+        "cpus_per_worker": _positive,
+        "workers": lambda v, p, w: as_int(v, p, w, minimum=1),
+    }
     return ExecutorSettings(**{k: parse[k](v, path + (k,), where) for k, v in value.items()})
 
 
-def with_command_line(settings: ExecutorSettings | None, kind: str | None,
-                      address: str | None) -> ExecutorSettings:
+def with_command_line(settings: ExecutorSettings | None, kind: str | None, address: str | None) -> ExecutorSettings:
     """The file's settings with the command line's `--executor` / `--address` over them (an address
     alone implies Ray)."""
     settings = settings or ExecutorSettings()

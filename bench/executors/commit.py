@@ -6,6 +6,7 @@ this run is dropped and counted. Each accepted result is written at once, PNG th
 local runner's own `_write`, with the metrics computed here (`MetricStage`): the store is complete up
 to the last finished batch, and a killed driver resumes from it like a local run.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,9 +58,18 @@ def outcome_of(cell: Cell, result: dict[str, Any]) -> Any:
     from bench.session import CellOutcome
 
     latents = result["latents"]
-    return CellOutcome(cell, result["status"], result["error"], result["batch_size"], result["nfe"],
-                       result["times"], result["sample_repeats"], result["peak_mem"],
-                       None if latents is None else torch.from_numpy(latents.copy()), result["image"])
+    return CellOutcome(
+        cell,
+        result["status"],
+        result["error"],
+        result["batch_size"],
+        result["nfe"],
+        result["times"],
+        result["sample_repeats"],
+        result["peak_mem"],
+        None if latents is None else torch.from_numpy(latents.copy()),
+        result["image"],
+    )
 
 
 def failed_outcomes(cells: list[Cell], error: str) -> list[Any]:
@@ -73,8 +83,12 @@ def device_warnings(workers: list[dict[str, Any]]) -> list[str]:
     kinds = sorted({f"{w['device_type']} ({w['device_name']})" for w in workers})
     if len(kinds) < 2:
         return []
-    return [(f"mixed devices in one run: {', '.join(kinds)}; times and memory compare only between cells "
-             "of one device (the worker column names each cell's host and device)")]
+    return [
+        (
+            f"mixed devices in one run: {', '.join(kinds)}; times and memory compare only between cells "
+            "of one device (the worker column names each cell's host and device)"
+        )
+    ]
 
 
 def run_environment(worker: dict[str, Any], address: str | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@
 - **A killed driver** takes its actors with it (they are not detached); the next `bench run` resumes
   from the store, skipping every committed cell, as a local run does.
 """
+
 from __future__ import annotations
 
 import sys
@@ -84,8 +85,10 @@ class WorkerPool:
             options, room = {"num_gpus": settings.gpus_per_worker, "num_cpus": 1}, gpus / settings.gpus_per_worker
             self.threads = None
         else:
-            options, room = {"num_cpus": settings.cpus_per_worker}, \
-                ray.cluster_resources().get("CPU", 0) / settings.cpus_per_worker
+            options, room = (
+                {"num_cpus": settings.cpus_per_worker},
+                ray.cluster_resources().get("CPU", 0) / settings.cpus_per_worker,
+            )
             self.threads = max(1, int(settings.cpus_per_worker))
         count = settings.workers or int(room)
         if count < 1:
@@ -145,10 +148,17 @@ def _account(store: Any, settings: ExecutorSettings, stats: Stats) -> None:
     runs = store.get_meta("executor", {}) or {}
     for run_id in sorted({w["run_id"] for w in stats.workers}):
         runs[str(run_id)] = {
-            "kind": "ray", "address": settings.address, "duplicates_dropped": stats.duplicates,
-            "batches_retried": stats.retried_batches, "workers_lost": stats.lost_workers,
-            "workers": [{k: w[k] for k in ("worker", "host", "pid", "device", "device_name")}
-                        for w in stats.workers if w["run_id"] == run_id]}
+            "kind": "ray",
+            "address": settings.address,
+            "duplicates_dropped": stats.duplicates,
+            "batches_retried": stats.retried_batches,
+            "workers_lost": stats.lost_workers,
+            "workers": [
+                {k: w[k] for k in ("worker", "host", "pid", "device", "device_name")}
+                for w in stats.workers
+                if w["run_id"] == run_id
+            ],
+        }
     store.set_meta("executor", runs)
     _add_warnings(store, commit.device_warnings(stats.workers))
 
@@ -157,9 +167,11 @@ def _close_account(store: Any, settings: ExecutorSettings, stats: Stats) -> None
     """The final account, a note for the report and one stderr line."""
     _account(store, settings, stats)
     workers = {(w["host"], w["pid"]) for w in stats.workers}
-    line = (f"ray: {len(workers)} worker(s) on {len({host for host, _ in workers})} host(s); "
-            f"{stats.retried_batches} batch(es) retried after {stats.lost_workers} lost worker(s); "
-            f"{stats.duplicates} duplicate result(s) dropped")
+    line = (
+        f"ray: {len(workers)} worker(s) on {len({host for host, _ in workers})} host(s); "
+        f"{stats.retried_batches} batch(es) retried after {stats.lost_workers} lost worker(s); "
+        f"{stats.duplicates} duplicate result(s) dropped"
+    )
     store.set_meta("notes", (store.get_meta("notes", []) or []) + [line])
     print(f"bench: {line}", file=sys.stderr)
 
@@ -171,8 +183,18 @@ class ModelRun:
     or unschedulable actor never holds the others up.
     """
 
-    def __init__(self, config: Any, spec: Any, cells: list[Cell], store: Any, bar: Any, argv: list[str],
-                 pool: WorkerPool, stats: Stats, settings: ExecutorSettings) -> None:
+    def __init__(
+        self,
+        config: Any,
+        spec: Any,
+        cells: list[Cell],
+        store: Any,
+        bar: Any,
+        argv: list[str],
+        pool: WorkerPool,
+        stats: Stats,
+        settings: ExecutorSettings,
+    ) -> None:
         self.config, self.spec, self.store, self.bar, self.argv = config, spec, store, bar, argv
         self.settings = settings
         self.pool, self.stats, self.ray = pool, stats, _ray()
@@ -192,8 +214,10 @@ class ModelRun:
             self._submit()
             if not self.inflight:
                 left = sum(len(b) for b, _ in self.queue)
-                raise UserError(f"executor: every Ray worker died; {left} cell(s) not run. The store holds "
-                                "every finished cell: run again to resume")
+                raise UserError(
+                    f"executor: every Ray worker died; {left} cell(s) not run. The store holds "
+                    "every finished cell: run again to resume"
+                )
             [ref], _ = self.ray.wait(list(self.inflight), num_returns=1)
             self._landed(ref, self.inflight.pop(ref))
         assert self.committer is not None and self.run_id is not None
@@ -264,16 +288,19 @@ class ModelRun:
         if job.actor in self.pool.actors:
             self.pool.lost(job.actor)
             self.stats.lost_workers += 1
-            print(f"bench: a Ray worker died ({type(exc).__name__}); its batches go to the others",
-                  file=sys.stderr)
+            print(f"bench: a Ray worker died ({type(exc).__name__}); its batches go to the others", file=sys.stderr)
             actor = self.pool.spawn()
             if actor is not None:
                 self.inflight[actor.load.remote(self.config, self.spec)] = Job(actor)
         if job.cells is None:
             return
         if job.tries + 1 >= MAX_TRIES:
-            self._commit(failed_outcomes(job.cells, f"the Ray worker running this batch died {MAX_TRIES} "
-                                                    f"times ({type(exc).__name__})"), None)
+            self._commit(
+                failed_outcomes(
+                    job.cells, f"the Ray worker running this batch died {MAX_TRIES} times ({type(exc).__name__})"
+                ),
+                None,
+            )
             return
         self.stats.retried_batches += 1
         self.queue.appendleft((job.cells, job.tries + 1))

@@ -4,6 +4,7 @@ It never writes the store: each batch comes back as plain data (`plain_outcome`:
 uint8 image, times, NFE, peak memory), with the worker's host and device, and the driver commits it.
 The class is plain Python; the executor wraps it with `ray.remote` and the resources of one worker.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,18 @@ from typing import Any
 def plain_outcome(outcome: Any) -> dict[str, Any]:
     """A `bench.session.CellOutcome` as plain data for the trip to the driver (the cell travels by id)."""
     latents, image = outcome.latents, outcome.image
-    return {"cell_id": outcome.cell.id, "status": outcome.status, "error": outcome.error,
-            "batch_size": outcome.batch_size, "nfe": None if outcome.nfe is None else int(outcome.nfe),
-            "times": dict(outcome.times), "sample_repeats": list(outcome.sample_repeats),
-            "peak_mem": dict(outcome.peak_mem), "latents": None if latents is None else latents.numpy(),
-            "image": image}
+    return {
+        "cell_id": outcome.cell.id,
+        "status": outcome.status,
+        "error": outcome.error,
+        "batch_size": outcome.batch_size,
+        "nfe": None if outcome.nfe is None else int(outcome.nfe),
+        "times": dict(outcome.times),
+        "sample_repeats": list(outcome.sample_repeats),
+        "peak_mem": dict(outcome.peak_mem),
+        "latents": None if latents is None else latents.numpy(),
+        "image": image,
+    }
 
 
 def device_label(device: Any, gpu_ids: list) -> str:
@@ -80,11 +88,19 @@ class BatchWorker:
         host = socket.gethostname()
         device = device_label(model.device, ray.get_gpu_ids())
         label = f"{host}/{device}" if device.startswith("cuda") else f"{host}/{device} (pid {os.getpid()})"
-        return {"worker": label, "host": host, "pid": os.getpid(), "device": device,
-                "device_type": str(model.device).split(":")[0], "device_name": env.get("device_name"),
-                "identity": model.identity(), "random_weights": bool(getattr(model, "random_weights", False)),
-                "torch_threads": getattr(model, "torch_threads", None),
-                "environment": env, "warnings": model_warnings(model)}
+        return {
+            "worker": label,
+            "host": host,
+            "pid": os.getpid(),
+            "device": device,
+            "device_type": str(model.device).split(":")[0],
+            "device_name": env.get("device_name"),
+            "identity": model.identity(),
+            "random_weights": bool(getattr(model, "random_weights", False)),
+            "torch_threads": getattr(model, "torch_threads", None),
+            "environment": env,
+            "warnings": model_warnings(model),
+        }
 
     def run_batch(self, cells: list, repeats: int) -> list[dict[str, Any]]:
         """One batch (cells equal but for the seed), as the local runner runs it."""

@@ -15,6 +15,7 @@ Defaults per model kind (`metrics:` absent from the benchmark file):
   as much as the rest of a small benchmark. hps, pick_score, lpips, fid, kid only when asked: each
   loads a large model (HPS and PickScore are ViT-H, about 4 GB each).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,16 @@ from typing import Any
 
 from reports.metrics import METRICS, UNAVAILABLE, MetricSpec
 
-__all__ = ["METRICS", "UNAVAILABLE", "MetricSpec", "applies", "better", "default_metrics", "function_of",
-           "metric_direction"]
+__all__ = [
+    "METRICS",
+    "UNAVAILABLE",
+    "MetricSpec",
+    "applies",
+    "better",
+    "default_metrics",
+    "function_of",
+    "metric_direction",
+]
 
 #: model kind -> metrics computed when the benchmark file has no `metrics:` key ("*": any other kind)
 DEFAULT_METRICS: dict[str, tuple[str, ...]] = {

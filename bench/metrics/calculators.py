@@ -6,6 +6,7 @@ always comes with a note saying why: a figure that cannot be had is never replac
 Each is named in the one metric table (`reports.metrics.METRICS`, field `function`). Group-level
 metrics (coverage) are in `bench.metrics.coverage`, set-level ones (FID, KID) in `bench.metrics.distribution`.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,10 +21,13 @@ from bench.errors import UserError
 
 Value = tuple[float | None, str | None]
 
-STOCHASTIC_NOTE = ("ode_error: stochastic sampler: a distance to the ODE solution from the same noise, "
-                   "not a convergence error")
-STIFF_NOTE = ("ode_error: the guided ODE is stiff here (the reference solver went implicit); explicit "
-              "samplers may need very many steps to converge")
+STOCHASTIC_NOTE = (
+    "ode_error: stochastic sampler: a distance to the ODE solution from the same noise, not a convergence error"
+)
+STIFF_NOTE = (
+    "ode_error: the guided ODE is stiff here (the reference solver went implicit); explicit "
+    "samplers may need very many steps to converge"
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,9 @@ class Resources:
                 if settings is None:
                     import samplers
 
-                    settings = ReferenceSettings(DEFAULT_REFERENCE_SAMPLER,
-                                                 samplers.resolve(DEFAULT_REFERENCE_SAMPLER),
-                                                 DEFAULT_REFERENCE_STEPS)
+                    settings = ReferenceSettings(
+                        DEFAULT_REFERENCE_SAMPLER, samplers.resolve(DEFAULT_REFERENCE_SAMPLER), DEFAULT_REFERENCE_STEPS
+                    )
                 method, make = refs.sampler_maker(self.model, settings)
             self._refs = refs.ReferenceCache(self.store, method, make)
         return self._refs
@@ -160,7 +164,7 @@ def ref_rmse(res: Resources, batch: Batch) -> list[Value]:
 def psnr(image: np.ndarray, reference: np.ndarray) -> float:
     """10 log10(255^2 / MSE) over uint8 pixels; inf when the images are identical."""
     mse = float(np.mean((image.astype(np.float64) - reference.astype(np.float64)) ** 2))
-    return math.inf if mse == 0.0 else 10.0 * math.log10(255.0 ** 2 / mse)
+    return math.inf if mse == 0.0 else 10.0 * math.log10(255.0**2 / mse)
 
 
 def ref_psnr(res: Resources, batch: Batch) -> list[Value]:
@@ -168,8 +172,7 @@ def ref_psnr(res: Resources, batch: Batch) -> list[Value]:
     out: list[Value] = []
     for image, ref in zip(batch.images, refs):
         value = psnr(image, ref.image)
-        out.append((value, "ref_psnr: identical to the reference image (PSNR infinite)" if math.isinf(value)
-                    else None))
+        out.append((value, "ref_psnr: identical to the reference image (PSNR infinite)" if math.isinf(value) else None))
     return out
 
 
@@ -189,8 +192,7 @@ def fidelity(res: Resources, batch: Batch) -> list[Value]:
 
 def clip_score(res: Resources, batch: Batch) -> list[Value]:
     if res.clip is None:
-        return [(None, "clip_score: not measured: CLIP weights missing (see the run's warnings)")] \
-            * len(batch.cells)
+        return [(None, "clip_score: not measured: CLIP weights missing (see the run's warnings)")] * len(batch.cells)
     result = res.clip.score(batch.images, [c.prompt for c in batch.cells])
     note = f"clip_score: prompt cut at the CLIP context ({res.clip.name})"
     return [(s, note if cut else None) for s, cut in zip(result.scores, result.truncated)]

@@ -14,6 +14,7 @@ does); offline (``--offline``, ``HF_HUB_OFFLINE=1``) nothing touches the network
 :class:`ClipWeightsMissing` (not a ``UserError``: a run goes on without the column), with the command
 that fetches them.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -57,8 +58,9 @@ class ClipResult:
 
 def fetch_command(model: str, pretrained: str) -> str:
     """The command that downloads ``model``/``pretrained`` into the cache on a connected machine."""
-    return ("python -c \"import open_clip; open_clip.create_model_and_transforms("
-            f"'{model}', pretrained='{pretrained}')\"")
+    return (
+        f"python -c \"import open_clip; open_clip.create_model_and_transforms('{model}', pretrained='{pretrained}')\""
+    )
 
 
 def _url_cache() -> Path:
@@ -83,17 +85,18 @@ def _find_in_hf_cache(repo_id: str, filename: str, cache: Path) -> str | None:
     return found if isinstance(found, str) and os.path.isfile(found) else None
 
 
-def _resolve_tag(model: str, tag: str, cache_dir: str | None, offline_flag: bool = False
-                 ) -> tuple[str, dict[str, Any]]:
+def _resolve_tag(model: str, tag: str, cache_dir: str | None, offline_flag: bool = False) -> tuple[str, dict[str, Any]]:
     """Local path of the weights of a pretrained tag (cache, then download), or ClipWeightsMissing."""
     import open_clip
 
     cfg = open_clip.get_pretrained_cfg(model, tag)
     if not cfg:
         tags = open_clip.list_pretrained_tags_by_model(model)
-        raise UserError(f"clip pretrained: unknown tag or missing file {tag!r} for model {model!r}; "
-                        f"allowed tags: {', '.join(tags) or '(none)'}; or a path to a "
-                        f"{'/'.join(_WEIGHT_SUFFIXES)} file")
+        raise UserError(
+            f"clip pretrained: unknown tag or missing file {tag!r} for model {model!r}; "
+            f"allowed tags: {', '.join(tags) or '(none)'}; or a path to a "
+            f"{'/'.join(_WEIGHT_SUFFIXES)} file"
+        )
     if cfg.get("file") and os.path.isfile(cfg["file"]):
         return cfg["file"], cfg
     files: list[HubFile | UrlFile] = []
@@ -104,8 +107,13 @@ def _resolve_tag(model: str, tag: str, cache_dir: str | None, offline_flag: bool
     if not files:
         raise ClipWeightsMissing(f"CLIP weights {model}/{tag}: file {cfg.get('file')} not found")
     try:
-        return fetch_first(files, f"CLIP weights {model}/{tag}", offline_flag=offline_flag,
-                           cache_dir=cache_dir, hint=f"fetch them with: {fetch_command(model, tag)}"), cfg
+        return fetch_first(
+            files,
+            f"CLIP weights {model}/{tag}",
+            offline_flag=offline_flag,
+            cache_dir=cache_dir,
+            hint=f"fetch them with: {fetch_command(model, tag)}",
+        ), cfg
     except WeightsMissing as exc:
         raise ClipWeightsMissing(str(exc)) from None
 
@@ -115,15 +123,23 @@ def _missing_file(model: str, path: str) -> ClipWeightsMissing:
 
     tags = open_clip.list_pretrained_tags_by_model(model)
     tag = DEFAULT_PRETRAINED if DEFAULT_PRETRAINED in tags else (tags[0] if tags else None)
-    how = (f"or fetch published weights with: {fetch_command(model, tag)} and pass pretrained={tag!r}"
-           if tag else f"no published weights are known for {model!r}")
-    return ClipWeightsMissing(f"CLIP weights file {path} not found (looked at {os.path.abspath(path)}); "
-                              f"copy the file there, {how}")
+    how = (
+        f"or fetch published weights with: {fetch_command(model, tag)} and pass pretrained={tag!r}"
+        if tag
+        else f"no published weights are known for {model!r}"
+    )
+    return ClipWeightsMissing(
+        f"CLIP weights file {path} not found (looked at {os.path.abspath(path)}); copy the file there, {how}"
+    )
 
 
 def _looks_like_path(pretrained: str) -> bool:
-    return (pretrained.lower().endswith(_WEIGHT_SUFFIXES) or os.sep in pretrained
-            or "/" in pretrained or os.path.isfile(pretrained))
+    return (
+        pretrained.lower().endswith(_WEIGHT_SUFFIXES)
+        or os.sep in pretrained
+        or "/" in pretrained
+        or os.path.isfile(pretrained)
+    )
 
 
 def _check_model_name(model: str) -> None:
@@ -132,11 +148,14 @@ def _check_model_name(model: str) -> None:
     names = open_clip.list_models()
     if model not in names:
         same_but_case = [n for n in names if n.lower() == model.lower()]
-        near = same_but_case + [n for n in difflib.get_close_matches(model, names, n=5, cutoff=0.5)
-                                if n not in same_but_case]
+        near = same_but_case + [
+            n for n in difflib.get_close_matches(model, names, n=5, cutoff=0.5) if n not in same_but_case
+        ]
         hint = f"did you mean {', '.join(near)}? " if near else ""
-        raise UserError(f"clip model: unknown open_clip model {model!r}; {hint}"
-                        f"see open_clip.list_models() ({len(names)} names, e.g. ViT-B-32, ViT-L-14)")
+        raise UserError(
+            f"clip model: unknown open_clip model {model!r}; {hint}"
+            f"see open_clip.list_models() ({len(names)} names, e.g. ViT-B-32, ViT-L-14)"
+        )
 
 
 def _check_hf_text_parts(model: str, pretrained: str | None) -> None:
@@ -145,15 +164,15 @@ def _check_hf_text_parts(model: str, pretrained: str | None) -> None:
     import open_clip
 
     text_cfg = open_clip.get_model_config(model).get("text_cfg", {})
-    needed = {text_cfg.get("hf_model_name"): "config.json",
-              text_cfg.get("hf_tokenizer_name"): "tokenizer_config.json"}
+    needed = {text_cfg.get("hf_model_name"): "config.json", text_cfg.get("hf_tokenizer_name"): "tokenizer_config.json"}
     cache = hf_hub_cache()
     tag = pretrained if pretrained and not _looks_like_path(pretrained) else DEFAULT_PRETRAINED
     for repo_id, name in needed.items():
         if repo_id and not _find_in_hf_cache(repo_id, name, cache):
             raise ClipWeightsMissing(
                 f"CLIP model {model} needs the Hugging Face repo {repo_id} ({name}), not in {cache}; "
-                f"fetch it on a connected machine with: {fetch_command(model, tag)}")
+                f"fetch it on a connected machine with: {fetch_command(model, tag)}"
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,8 +186,9 @@ def _to_pil(images: "torch.Tensor | np.ndarray") -> list[Any]:
 
     array = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
     if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3:
-        raise ValueError(f"clip_score: images must be uint8 RGB [B, H, W, 3], "
-                         f"got dtype {array.dtype} shape {tuple(array.shape)}")
+        raise ValueError(
+            f"clip_score: images must be uint8 RGB [B, H, W, 3], got dtype {array.dtype} shape {tuple(array.shape)}"
+        )
     return [Image.fromarray(np.ascontiguousarray(img)) for img in array]
 
 
@@ -176,8 +196,7 @@ def _context_length(tokenizer: Any, model: Any) -> int:
     return int(getattr(tokenizer, "context_length", None) or getattr(model, "context_length", None) or 77)
 
 
-def truncated_flags(tokenizer: Callable[..., "torch.Tensor"], texts: Sequence[str],
-                    context_length: int) -> list[bool]:
+def truncated_flags(tokenizer: Callable[..., "torch.Tensor"], texts: Sequence[str], context_length: int) -> list[bool]:
     """Which texts do not fit ``context_length`` tokens (open_clip tokenizers cut them silently).
 
     Tokenizes once more with one extra slot: position ``context_length`` holds a real token (the
@@ -202,8 +221,14 @@ class ClipScorer:
     device: str = "cpu"
 
     @classmethod
-    def load(cls, model: str = DEFAULT_MODEL, pretrained: str | None = DEFAULT_PRETRAINED,
-             device: str = "cpu", cache_dir: str | None = None, offline: bool = False) -> "ClipScorer":
+    def load(
+        cls,
+        model: str = DEFAULT_MODEL,
+        pretrained: str | None = DEFAULT_PRETRAINED,
+        device: str = "cpu",
+        cache_dir: str | None = None,
+        offline: bool = False,
+    ) -> "ClipScorer":
         """Build ``model`` with weights from a local file, the cache or a download (never when offline).
 
         ``pretrained``: a tag (``open_clip.list_pretrained_tags_by_model(model)``), a path to a
@@ -218,34 +243,47 @@ class ClipScorer:
         return cls._build(model, pretrained, path, tag_cfg, device)
 
     @classmethod
-    def _build(cls, model: str, pretrained: str | None, path: str | None,
-               tag_cfg: dict[str, Any], device: str) -> "ClipScorer":
+    def _build(
+        cls, model: str, pretrained: str | None, path: str | None, tag_cfg: dict[str, Any], device: str
+    ) -> "ClipScorer":
         import open_clip
 
         try:
             clip, _, preprocess = open_clip.create_model_and_transforms(
-                model, pretrained=path, device=device,
+                model,
+                pretrained=path,
+                device=device,
                 # a tag's preprocessing and activation, as open_clip applies them for tags
                 force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)),
-                image_mean=tag_cfg.get("mean"), image_std=tag_cfg.get("std"),
+                image_mean=tag_cfg.get("mean"),
+                image_std=tag_cfg.get("std"),
                 image_interpolation=tag_cfg.get("interpolation"),
-                image_resize_mode=tag_cfg.get("resize_mode"))
+                image_resize_mode=tag_cfg.get("resize_mode"),
+            )
         except Exception as err:  # a file for another architecture fails in many ways (shape
-            if path is None:       # asserts, missing keys, unreadable file): name file and model
+            if path is None:  # asserts, missing keys, unreadable file): name file and model
                 raise
             first = (str(err).splitlines() or [""])[0]
-            raise UserError(f"clip pretrained: could not load weights {path} into model {model!r} "
-                            f"(wrong architecture or unreadable file): "
-                            f"{type(err).__name__}: {first}") from err
+            raise UserError(
+                f"clip pretrained: could not load weights {path} into model {model!r} "
+                f"(wrong architecture or unreadable file): "
+                f"{type(err).__name__}: {first}"
+            ) from err
         tokenizer = _offline_tokenizer(model)
         name = f"{model}/{pretrained}" if pretrained else f"{model}/random"
-        return cls.from_model(clip, preprocess, tokenizer, name,
-                              random_weights=pretrained is None, device=device)
+        return cls.from_model(clip, preprocess, tokenizer, name, random_weights=pretrained is None, device=device)
 
     @classmethod
-    def from_model(cls, model: Any, preprocess: Callable[[Any], "torch.Tensor"],
-                   tokenizer: Callable[..., "torch.Tensor"], name: str, *,
-                   random_weights: bool = True, device: str = "cpu") -> "ClipScorer":
+    def from_model(
+        cls,
+        model: Any,
+        preprocess: Callable[[Any], "torch.Tensor"],
+        tokenizer: Callable[..., "torch.Tensor"],
+        name: str,
+        *,
+        random_weights: bool = True,
+        device: str = "cpu",
+    ) -> "ClipScorer":
         """Wrap an already built open_clip model (tests, random-weight models).
 
         ``random_weights`` defaults to True: numbers are flagged not meaningful unless the caller
@@ -260,8 +298,7 @@ class ClipScorer:
 
         pil = _to_pil(images)
         if len(prompts) != len(pil):
-            raise ValueError(f"clip_score: {len(pil)} images but {len(prompts)} prompts; "
-                             "give one prompt per image")
+            raise ValueError(f"clip_score: {len(pil)} images but {len(prompts)} prompts; give one prompt per image")
         if not pil:
             return ClipResult([], [], self.name, self.random_weights)
         unique = list(dict.fromkeys(prompts))
@@ -274,12 +311,14 @@ class ClipScorer:
             img = torch.nn.functional.normalize(self.model.encode_image(pixels).float(), dim=-1)
             txt = torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
             scores = 100.0 * (img * txt[index]).sum(dim=-1)
-        return ClipResult([float(s) for s in scores.cpu().tolist()],
-                          [cut[i] for i in index.tolist()], self.name, self.random_weights)
+        return ClipResult(
+            [float(s) for s in scores.cpu().tolist()], [cut[i] for i in index.tolist()], self.name, self.random_weights
+        )
 
 
-def _resolve_weights(model: str, pretrained: str | None, cache_dir: str | None,
-                     offline_flag: bool = False) -> tuple[str | None, dict[str, Any]]:
+def _resolve_weights(
+    model: str, pretrained: str | None, cache_dir: str | None, offline_flag: bool = False
+) -> tuple[str | None, dict[str, Any]]:
     """(local weights path or None for random, the tag's config or {})."""
     if pretrained is None:
         return None, {}

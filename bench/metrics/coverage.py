@@ -6,6 +6,7 @@ arrives, in this run or a resumed one. Then the group's value (and a note with t
 samples would score at this many seeds) is merged into every cell of the group: the cells already in
 the store in one transaction, the cells of the current batch through the runner's own write.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,8 +57,9 @@ class CoverageTracker:
         weights = self.exact.weights(cell.prompt, cell.height, cell.width)
         n = len(found)
         value = coverage(list(found.values()), weights)
-        note = (f"coverage: over {n} seeds; exact samples score {expected_coverage(n, weights):.3f} "
-                f"on average at {n} seeds")
+        note = (
+            f"coverage: over {n} seeds; exact samples score {expected_coverage(n, weights):.3f} on average at {n} seeds"
+        )
         if n < len(self.seeds):
             note += f" (only {n} of {len(self.seeds)} seeds finished)"
         stored = {cid: ({"coverage": value}, [note]) for cid in found if cid not in current}

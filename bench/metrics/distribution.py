@@ -14,6 +14,7 @@ sigma: clean-fid / pytorch-fid / MLPerf's val2014.npz format; FID only), or `sam
 reference images (`bench.metrics.references`) of the same prompts and noise.
 Features are kept in the store's `metric_features` table, so a resumed run completes its sets.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,11 +26,31 @@ import numpy as np
 from bench.metrics.quality_settings import FidSettings, QualitySettings
 from bench.metrics.weights import UrlFile, fetch
 
-FID_WEIGHTS = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS = (
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
+)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-_LAYERS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
-           "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d",
-           "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "avgpool")
+_LAYERS = (
+    "Conv2d_1a_3x3",
+    "Conv2d_2a_3x3",
+    "Conv2d_2b_3x3",
+    "maxpool1",
+    "Conv2d_3b_1x1",
+    "Conv2d_4a_3x3",
+    "maxpool2",
+    "Mixed_5b",
+    "Mixed_5c",
+    "Mixed_5d",
+    "Mixed_6a",
+    "Mixed_6b",
+    "Mixed_6c",
+    "Mixed_6d",
+    "Mixed_6e",
+    "Mixed_7a",
+    "Mixed_7b",
+    "Mixed_7c",
+    "avgpool",
+)
 
 
 class FidInception:
@@ -41,14 +62,17 @@ class FidInception:
 
         path = None if random else fetch(UrlFile(FID_WEIGHTS), "FID Inception weights", offline_flag=offline)
         net = pf._inception_v3(num_classes=1008, aux_logits=False, weights=None)
-        for name, block in (("Mixed_5b", pf.FIDInceptionA(192, pool_features=32)),
-                            ("Mixed_5c", pf.FIDInceptionA(256, pool_features=64)),
-                            ("Mixed_5d", pf.FIDInceptionA(288, pool_features=64)),
-                            ("Mixed_6b", pf.FIDInceptionC(768, channels_7x7=128)),
-                            ("Mixed_6c", pf.FIDInceptionC(768, channels_7x7=160)),
-                            ("Mixed_6d", pf.FIDInceptionC(768, channels_7x7=160)),
-                            ("Mixed_6e", pf.FIDInceptionC(768, channels_7x7=192)),
-                            ("Mixed_7b", pf.FIDInceptionE_1(1280)), ("Mixed_7c", pf.FIDInceptionE_2(2048))):
+        for name, block in (
+            ("Mixed_5b", pf.FIDInceptionA(192, pool_features=32)),
+            ("Mixed_5c", pf.FIDInceptionA(256, pool_features=64)),
+            ("Mixed_5d", pf.FIDInceptionA(288, pool_features=64)),
+            ("Mixed_6b", pf.FIDInceptionC(768, channels_7x7=128)),
+            ("Mixed_6c", pf.FIDInceptionC(768, channels_7x7=160)),
+            ("Mixed_6d", pf.FIDInceptionC(768, channels_7x7=160)),
+            ("Mixed_6e", pf.FIDInceptionC(768, channels_7x7=192)),
+            ("Mixed_7b", pf.FIDInceptionE_1(1280)),
+            ("Mixed_7c", pf.FIDInceptionE_2(2048)),
+        ):
             setattr(net, name, block)  # the FID network's blocks, as pytorch_fid.inception.fid_inception_v3
         if path is not None:
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -88,8 +112,9 @@ def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def frechet_distance(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray,
-                     sqrt_b: np.ndarray | None = None) -> float:
+def frechet_distance(
+    mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray, sqrt_b: np.ndarray | None = None
+) -> float:
     """|mu_a - mu_b|^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a S_b)^(1/2)) (Dowson & Landau 1982; Heusel et al. 2017).
 
     Tr((S_a S_b)^(1/2)) = Tr((R S_a R)^(1/2)) with R = S_b^(1/2): two symmetric eigendecompositions
@@ -155,8 +180,9 @@ class FeatureBank:
 
     def __init__(self, res: Any) -> None:
         self.res, self.settings = res, _settings(res)
-        self.inception = res.scorer("fid", lambda: FidInception(self.settings.weights == "random",
-                                                                str(res.model.device), res.offline))
+        self.inception = res.scorer(
+            "fid", lambda: FidInception(self.settings.weights == "random", str(res.model.device), res.offline)
+        )
         self.keys: dict[str, Any] = {}  # set key -> a cell of the set, for sets this run touched
         self._reference: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None
         self._root: np.ndarray | None = None
@@ -244,8 +270,10 @@ class SetTracker:
             if ref is None:
                 return None, "kid: not measured: a statistics file has no images; give a folder or sampler"
             return kid(feats, ref), f"kid:{flag} over {n} images against {against}"
-        return (frechet_distance(*statistics(feats), mu, sigma, root),
-                f"fid:{flag} over {n} images against {against}; biased upwards at small N: compare equal N only")
+        return (
+            frechet_distance(*statistics(feats), mu, sigma, root),
+            f"fid:{flag} over {n} images against {against}; biased upwards at small N: compare equal N only",
+        )
 
 
 def fid_tracker(res: Any) -> SetTracker:

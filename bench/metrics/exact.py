@@ -13,6 +13,7 @@ against the Gaussian mixtures of `bench.models.analytic` (shared component std s
   each component is reached and its weight). With few seeds even exact samples score well above 0:
   `expected_coverage(n, w)` is that floor (its mean over exact multinomial draws).
 """
+
 from __future__ import annotations
 
 import math
@@ -88,12 +89,11 @@ class ExactMeasures:
         if not prompt.strip():
             raise ValueError("the empty prompt names no concept")
         comps, mine = self._vocabulary_with(prompt, height, width)
-        logits = comps.log_w - comps.sq_distances(flat(latents)) / (2 * self.model.std ** 2)
+        logits = comps.log_w - comps.sq_distances(flat(latents)) / (2 * self.model.std**2)
         log_p = torch.logsumexp(logits[:, mine], 1) - torch.logsumexp(logits, 1)
         return log_p.exp().tolist()
 
-    def nearest(self, latents: torch.Tensor, prompt: str, height: int,
-                width: int) -> tuple[list[float], list[int]]:
+    def nearest(self, latents: torch.Tensor, prompt: str, height: int, width: int) -> tuple[list[float], list[int]]:
         """(fidelity, index of the nearest component) per row."""
         x = flat(latents)
         d2 = self.components(prompt, height, width).sq_distances(x)

@@ -28,6 +28,7 @@ Samplers that end otherwise converge to a slightly different point, and their od
 instead of falling: k-diffusion's LMS extrapolates its multistep polynomial from sigma_min to 0 (about
 4e-3 RMS on 16x16 prompts), diffusers schedulers start and stop at their own timesteps.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,9 +65,9 @@ def model_sigmas(alphas_cumprod: torch.Tensor) -> torch.Tensor:
     return ((1 - abar) / abar) ** 0.5
 
 
-def problem_for(model: Any, prompt: str, negative_prompt: str, cfg: float, height: int,
-                width: int) -> OdeProblem:
+def problem_for(model: Any, prompt: str, negative_prompt: str, cfg: float, height: int, width: int) -> OdeProblem:
     """The ODE of one cell group on an AnalyticModel (its mixtures, std and sigma range)."""
+
     def parts(text: str) -> tuple[torch.Tensor, torch.Tensor]:
         mix = model.mixture_for(text, height, width)
         log_w = mix.log_weights.to(torch.float64)
@@ -78,8 +79,16 @@ def problem_for(model: Any, prompt: str, negative_prompt: str, cfg: float, heigh
     else:
         uncond_means, uncond_log_w = parts(negative_prompt)
     sigmas = model_sigmas(model.alphas_cumprod)
-    return OdeProblem(cond_means, cond_log_w, uncond_means, uncond_log_w, float(model.std), float(cfg),
-                      float(sigmas[0]), float(sigmas[-1]))
+    return OdeProblem(
+        cond_means,
+        cond_log_w,
+        uncond_means,
+        uncond_log_w,
+        float(model.std),
+        float(cfg),
+        float(sigmas[0]),
+        float(sigmas[-1]),
+    )
 
 
 @contextmanager
@@ -97,10 +106,12 @@ class _Field:
     """dx/du = a (x - m_g(x, sigma)) and its Jacobian, in projected coordinates y [m]; u = log sigma."""
 
     def __init__(self, problem: OdeProblem, basis: torch.Tensor) -> None:
-        self.s2 = problem.std ** 2
+        self.s2 = problem.std**2
         self.parts = []  # (means [K, m], |mu|^2 / 2, log w, weight of this mixture in m_g)
-        for means, log_w, weight in ((problem.cond_means, problem.cond_log_w, problem.cfg),
-                                     (problem.uncond_means, problem.uncond_log_w, 1.0 - problem.cfg)):
+        for means, log_w, weight in (
+            (problem.cond_means, problem.cond_log_w, problem.cfg),
+            (problem.uncond_means, problem.uncond_log_w, 1.0 - problem.cfg),
+        ):
             if weight != 0.0 and len(means):
                 mu = means @ basis
                 self.parts.append((mu, 0.5 * (mu * mu).sum(1), log_w, weight))
@@ -120,8 +131,8 @@ class _Field:
 
     def denoise(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
         """D(x, sigma) = (1 - a) x + a m_g: the exact guided denoiser."""
-        v = self.s2 + sigma ** 2
-        a = sigma ** 2 / v
+        v = self.s2 + sigma**2
+        a = sigma**2 / v
         return (1 - a) * y + a * self._moments(y, v, False)[0]
 
     def __call__(self, u: float, y: np.ndarray) -> np.ndarray:
@@ -161,8 +172,9 @@ class SolveStats:
         return self.jacobians > 0
 
 
-def solve_once(problem: OdeProblem, noise: torch.Tensor, rtol: float,
-               atol: float | None = None) -> tuple[torch.Tensor, list[SolveStats]]:
+def solve_once(
+    problem: OdeProblem, noise: torch.Tensor, rtol: float, atol: float | None = None
+) -> tuple[torch.Tensor, list[SolveStats]]:
     """Clean outputs [B, D] float64 from unit starting noise [B, D] (LSODA at rtol/atol), per-row stats."""
     from scipy.integrate import solve_ivp
 
@@ -175,8 +187,7 @@ def solve_once(problem: OdeProblem, noise: torch.Tensor, rtol: float,
         outputs, stats = [], []
         for y0 in x_start @ basis:
             field.calls = field.jacobians = 0
-            sol = solve_ivp(field, span, y0.numpy(), method="LSODA", rtol=rtol, atol=atol,
-                            jac=field.jacobian)
+            sol = solve_ivp(field, span, y0.numpy(), method="LSODA", rtol=rtol, atol=atol, jac=field.jacobian)
             if sol.status != 0:
                 raise RuntimeError(f"reference ODE solve failed: {sol.message}")
             y_end = torch.from_numpy(np.ascontiguousarray(sol.y[:, -1]))

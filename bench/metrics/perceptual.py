@@ -10,6 +10,7 @@ download). `quality: {lpips: {weights: random}}` leaves the backbone untrained (
 Images smaller than 64 px on a side are upscaled (bilinear) to 64 before the network: AlexNet's five
 layers need that much. The reference is the same one `ref_psnr` uses (`bench.metrics.references`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,11 @@ from bench.metrics.weights import UrlFile, fetch
 RANDOM_NOTE = "lpips: random backbone weights: not a meaningful distance"
 MIN_SIDE = 64
 #: the torchvision ImageNet weights lpips's backbones load (torchvision.models.*_Weights.IMAGENET1K_V1)
-BACKBONES = {"alex": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-             "vgg": "https://download.pytorch.org/models/vgg16-397923af.pth",
-             "squeeze": "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth"}
+BACKBONES = {
+    "alex": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+    "vgg": "https://download.pytorch.org/models/vgg16-397923af.pth",
+    "squeeze": "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
+}
 
 
 def load_lpips(settings: ScorerSettings, device: str = "cpu", offline: bool = False) -> Any:
@@ -46,8 +49,9 @@ def distances(model: Any, images: Any, references: Any, device: str = "cpu") -> 
         h, w = x.shape[-2:]
         if min(h, w) < MIN_SIDE:
             scale = MIN_SIDE / min(h, w)
-            x = torch.nn.functional.interpolate(x, size=(round(h * scale), round(w * scale)), mode="bilinear",
-                                                align_corners=False)
+            x = torch.nn.functional.interpolate(
+                x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
+            )
         return x.to(device)
 
     with torch.inference_mode():

@@ -13,6 +13,7 @@ the similarity of its embedding with the prompt's:
 Weights: the cache, then a download (`bench.metrics.weights`); ``weights: random`` builds the
 architecture untrained (tests), and every value it gives is flagged.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,16 +24,22 @@ from bench.metrics.quality_settings import HPS_REPO, QualitySettings, ScorerSett
 from bench.metrics.weights import HubFile, WeightsMissing, fetch, fetch_first
 
 RANDOM_NOTE = "{name}: random weights: not a meaningful score"
-_PROCESSOR_FILES = ("preprocessor_config.json", "tokenizer_config.json", "vocab.json", "merges.txt",
-                    "special_tokens_map.json")
+_PROCESSOR_FILES = (
+    "preprocessor_config.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "special_tokens_map.json",
+)
 
 
 def _settings(res: Any) -> QualitySettings:
     return getattr(res.config, "quality", None) or QualitySettings()
 
 
-def _values(name: str, scores: list[float], truncated: list[bool],
-            random: bool) -> list[tuple[float | None, str | None]]:
+def _values(
+    name: str, scores: list[float], truncated: list[bool], random: bool
+) -> list[tuple[float | None, str | None]]:
     notes = [f"{name}: prompt cut at the model's 77-token context" if cut else None for cut in truncated]
     if random:
         notes = [" ".join(n for n in (RANDOM_NOTE.format(name=name), note) if n) for note in notes]
@@ -51,16 +58,24 @@ def load_hps(settings: ScorerSettings, device: str = "cpu", offline: bool = Fals
 
     path = None
     if not settings.random:
-        path = settings.weights if os.path.isfile(settings.weights) else fetch(
-            HubFile(HPS_REPO, settings.weights), "HPS v2.1 weights", offline_flag=offline,
-            hint=f"download {HPS_REPO}/{settings.weights} and give its path as quality: {{hps: {{weights: ...}}}}")
+        path = (
+            settings.weights
+            if os.path.isfile(settings.weights)
+            else fetch(
+                HubFile(HPS_REPO, settings.weights),
+                "HPS v2.1 weights",
+                offline_flag=offline,
+                hint=f"download {HPS_REPO}/{settings.weights} and give its path as quality: {{hps: {{weights: ...}}}}",
+            )
+        )
     model, _, preprocess = open_clip.create_model_and_transforms(settings.model, pretrained=None, device=device)
     if path is not None:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state.get("state_dict", state))
     name = f"HPS {settings.model}/{'random' if settings.random else os.path.basename(settings.weights)}"
-    return ClipScorer.from_model(model, preprocess, open_clip.get_tokenizer(settings.model), name,
-                                 random_weights=settings.random, device=device)
+    return ClipScorer.from_model(
+        model, preprocess, open_clip.get_tokenizer(settings.model), name, random_weights=settings.random, device=device
+    )
 
 
 def hps(res: Any, batch: Any) -> list[tuple[float | None, str | None]]:
@@ -97,8 +112,11 @@ class PickScorer:
         pixels = self.processor(images=pil, return_tensors="pt")["pixel_values"].to(self.device)
         text = tokenizer(list(prompts), padding=True, truncation=True, max_length=context, return_tensors="pt")
         with torch.inference_mode():
-            out = self.model(input_ids=text["input_ids"].to(self.device),
-                             attention_mask=text["attention_mask"].to(self.device), pixel_values=pixels)
+            out = self.model(
+                input_ids=text["input_ids"].to(self.device),
+                attention_mask=text["attention_mask"].to(self.device),
+                pixel_values=pixels,
+            )
             img = torch.nn.functional.normalize(out.image_embeds.float(), dim=-1)
             txt = torch.nn.functional.normalize(out.text_embeds.float(), dim=-1)
             scores = self.model.logit_scale.exp().float() * (img * txt).sum(dim=-1)
@@ -106,8 +124,7 @@ class PickScorer:
         return [float(s) for s in scores.cpu().tolist()], cut
 
 
-def _hub_folder(repo_or_folder: str, files: Sequence[str], optional: Sequence[str], what: str,
-                offline: bool) -> str:
+def _hub_folder(repo_or_folder: str, files: Sequence[str], optional: Sequence[str], what: str, offline: bool) -> str:
     """A local folder with `files`: the folder itself, or the hub snapshot they are fetched into."""
     if os.path.isdir(repo_or_folder):
         return repo_or_folder
@@ -132,11 +149,15 @@ def load_pick(settings: ScorerSettings, device: str = "cpu", offline: bool = Fal
             folder = settings.model
         else:
             folder = _hub_folder(settings.model, ["config.json"], [], what, offline)
-            fetch_first([HubFile(settings.model, "model.safetensors"), HubFile(settings.model, "pytorch_model.bin")],
-                        what, offline_flag=offline)
+            fetch_first(
+                [HubFile(settings.model, "model.safetensors"), HubFile(settings.model, "pytorch_model.bin")],
+                what,
+                offline_flag=offline,
+            )
         model = CLIPModel.from_pretrained(folder)
-    processor_folder = _hub_folder(settings.processor or settings.model, _PROCESSOR_FILES, ["tokenizer.json"],
-                                   "PickScore processor", offline)
+    processor_folder = _hub_folder(
+        settings.processor or settings.model, _PROCESSOR_FILES, ["tokenizer.json"], "PickScore processor", offline
+    )
     processor = CLIPProcessor.from_pretrained(processor_folder)
     return PickScorer(model.eval().to(device), processor, settings.random, device)
 

@@ -9,6 +9,7 @@
 Every key is optional (the published defaults above). Paths are relative to the benchmark file. Same
 (value, key path, Where) parser convention as `bench.config`; no torch here.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,49 +70,101 @@ def _path(text: str, base: Path) -> str:
     return str(candidate) if candidate.exists() else text
 
 
-def _scorer(value: Any, path: tuple, where: Where, default: ScorerSettings, base: Path,
-            allowed: dict[str, str]) -> ScorerSettings:
+def _scorer(
+    value: Any, path: tuple, where: Where, default: ScorerSettings, base: Path, allowed: dict[str, str]
+) -> ScorerSettings:
     as_mapping(value, path, where, allowed)
     got = {k: _path(as_str(value[k], path + (k,), where, allow_empty=False), base) for k in allowed if k in value}
-    return ScorerSettings(got.get("model", got.get("net", default.model)), got.get("weights", default.weights),
-                          got.get("processor", default.processor))
+    return ScorerSettings(
+        got.get("model", got.get("net", default.model)),
+        got.get("weights", default.weights),
+        got.get("processor", default.processor),
+    )
 
 
 def parse_quality(value: Any, path: tuple, where: Where, base: Path | None = None) -> QualitySettings:
     base = base or Path(where.file).parent
-    as_mapping(value, path, where, {"hps": "HPS v2.1 model", "pick_score": "PickScore model",
-                                    "lpips": "LPIPS network", "fid": "FID/KID reference"})
+    as_mapping(
+        value,
+        path,
+        where,
+        {
+            "hps": "HPS v2.1 model",
+            "pick_score": "PickScore model",
+            "lpips": "LPIPS network",
+            "fid": "FID/KID reference",
+        },
+    )
     d = QualitySettings()
-    hps = _scorer(value.get("hps", {}), path + ("hps",), where, d.hps, base,
-                  {"model": "open_clip architecture", "weights": f"a file of {HPS_REPO}, a path, or random"})
-    pick = _scorer(value.get("pick_score", {}), path + ("pick_score",), where, d.pick_score, base,
-                   {"model": "hub repo or folder", "processor": "hub repo or folder", "weights": "random"})
-    lp = _scorer(value.get("lpips", {}), path + ("lpips",), where, d.lpips, base,
-                 {"net": "/".join(LPIPS_NETS), "weights": "random"})
+    hps = _scorer(
+        value.get("hps", {}),
+        path + ("hps",),
+        where,
+        d.hps,
+        base,
+        {"model": "open_clip architecture", "weights": f"a file of {HPS_REPO}, a path, or random"},
+    )
+    pick = _scorer(
+        value.get("pick_score", {}),
+        path + ("pick_score",),
+        where,
+        d.pick_score,
+        base,
+        {"model": "hub repo or folder", "processor": "hub repo or folder", "weights": "random"},
+    )
+    lp = _scorer(
+        value.get("lpips", {}),
+        path + ("lpips",),
+        where,
+        d.lpips,
+        base,
+        {"net": "/".join(LPIPS_NETS), "weights": "random"},
+    )
     for key, s in (("pick_score", pick), ("lpips", lp)):
         if s.weights not in ("", RANDOM):
-            raise where.error(path + (key, "weights"), f"weights: is only 'random' here (got {s.weights!r}); "
-                                                      "name the model instead")
+            raise where.error(
+                path + (key, "weights"), f"weights: is only 'random' here (got {s.weights!r}); name the model instead"
+            )
     if lp.model not in LPIPS_NETS:
-        raise where.error(path + ("lpips", "net"), f"unknown LPIPS network {lp.model!r}; one of {', '.join(LPIPS_NETS)}")
+        raise where.error(
+            path + ("lpips", "net"), f"unknown LPIPS network {lp.model!r}; one of {', '.join(LPIPS_NETS)}"
+        )
     fid_value = value.get("fid", {})
-    as_mapping(fid_value, path + ("fid",), where, {"reference": "folder | stats .npz | sampler",
-                                                  "weights": "random (tests)"})
-    fid = FidSettings(_path(as_str(fid_value.get("reference", "sampler"), path + ("fid", "reference"), where,
-                                   allow_empty=False), base),
-                      as_str(fid_value.get("weights", ""), path + ("fid", "weights"), where))
+    as_mapping(
+        fid_value, path + ("fid",), where, {"reference": "folder | stats .npz | sampler", "weights": "random (tests)"}
+    )
+    fid = FidSettings(
+        _path(
+            as_str(fid_value.get("reference", "sampler"), path + ("fid", "reference"), where, allow_empty=False), base
+        ),
+        as_str(fid_value.get("weights", ""), path + ("fid", "weights"), where),
+    )
     if fid.weights not in ("", RANDOM):
         raise where.error(path + ("fid", "weights"), f"weights: is only 'random' here (got {fid.weights!r})")
     if fid.kind != "sampler" and not os.path.exists(fid.reference):
-        raise where.error(path + ("fid", "reference"), f"{fid.reference} does not exist: give a folder of "
-                                                      "images, a .npz with mu and sigma, or sampler")
+        raise where.error(
+            path + ("fid", "reference"),
+            f"{fid.reference} does not exist: give a folder of images, a .npz with mu and sigma, or sampler",
+        )
     return QualitySettings(hps, pick, lp, fid)
 
 
-_SCORER = {"type": "object", "additionalProperties": False,
-           "properties": {k: {"type": "string"} for k in ("model", "weights", "processor", "net")}}
-SCHEMA: dict = {"type": "object", "additionalProperties": False,
-                "properties": {"hps": _SCORER, "pick_score": _SCORER, "lpips": _SCORER,
-                               "fid": {"type": "object", "additionalProperties": False,
-                                       "properties": {"reference": {"type": "string"},
-                                                      "weights": {"type": "string"}}}}}
+_SCORER = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {k: {"type": "string"} for k in ("model", "weights", "processor", "net")},
+}
+SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "hps": _SCORER,
+        "pick_score": _SCORER,
+        "lpips": _SCORER,
+        "fid": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"reference": {"type": "string"}, "weights": {"type": "string"}},
+        },
+    },
+}

@@ -9,6 +9,7 @@ Each is computed once per group (all seeds missing from a batch in one solve), k
 run and in the store's `metric_references` table (one committed transaction per batch of groups), so
 a resumed or extended run reuses it.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,14 +89,16 @@ def analytic_maker(model: Any) -> tuple[str, Callable[[list[Any]], list[Ref]]]:
         first = cells[0]
         shape = model.latent_shape(first.height, first.width)
         noise = torch.stack([starting_noise(c.seed, shape) for c in cells])
-        problem = ode.problem_for(model, first.prompt, first.negative_prompt, first.cfg_scale,
-                                  first.height, first.width)
+        problem = ode.problem_for(
+            model, first.prompt, first.negative_prompt, first.cfg_scale, first.height, first.width
+        )
         solved = ode.solve(problem, noise.reshape(len(cells), -1))
         latents = solved.latents.reshape(len(cells), *shape)
         images = model.decode(latents).numpy()
-        return [Ref(latents[i], images[i], solved.errors[i],
-                    {"calls": s.calls, "jacobians": s.jacobians, "stiff": s.stiff})
-                for i, s in enumerate(solved.stats)]
+        return [
+            Ref(latents[i], images[i], solved.errors[i], {"calls": s.calls, "jacobians": s.jacobians, "stiff": s.stiff})
+            for i, s in enumerate(solved.stats)
+        ]
 
     return method, make
 

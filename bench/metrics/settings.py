@@ -5,6 +5,7 @@ and line. Cross-field rules (a `clip:` with a `metrics:` list that lacks clip_sc
 of the benchmark can have...) are in `check_settings`, called once by `parse_config`.
 No torch here: config parsing must stay light.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,7 @@ def parse_metrics(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
 def parse_clip(value: Any, path: tuple, where: Where) -> ClipSettings:
     as_mapping(value, path, where, {"model": "open_clip model name", "pretrained": "tag or weights file"})
     model = as_str(value.get("model", DEFAULT_MODEL), path + ("model",), where, allow_empty=False)
-    pretrained = as_str(value.get("pretrained", DEFAULT_PRETRAINED), path + ("pretrained",), where,
-                        allow_empty=False)
+    pretrained = as_str(value.get("pretrained", DEFAULT_PRETRAINED), path + ("pretrained",), where, allow_empty=False)
     line = where.lines.get(path)
     origin = f"{where.file}:{line}: {'.'.join(map(str, path))}" if line else f"{where.file}: clip"
     return ClipSettings(model, pretrained, origin)
@@ -75,15 +75,17 @@ def parse_reference(value: Any, path: tuple, where: Where) -> ReferenceSettings:
     import samplers
 
     as_mapping(value, path, where, {"sampler": "a deterministic sampler name", "steps": "its steps"})
-    written = as_str(value.get("sampler", DEFAULT_REFERENCE_SAMPLER), path + ("sampler",), where,
-                     allow_empty=False)
+    written = as_str(value.get("sampler", DEFAULT_REFERENCE_SAMPLER), path + ("sampler",), where, allow_empty=False)
     try:
         spec = samplers.resolve(written)
     except samplers.SamplerError as exc:
         raise where.error(path + ("sampler",), str(exc)) from None
     if spec.stochastic:
-        raise where.error(path + ("sampler",), f"{written!r} ({spec.id}) is stochastic: a reference "
-                                               "must be deterministic (e.g. Heun Karras, DPM++ 2M Karras)")
+        raise where.error(
+            path + ("sampler",),
+            f"{written!r} ({spec.id}) is stochastic: a reference "
+            "must be deterministic (e.g. Heun Karras, DPM++ 2M Karras)",
+        )
     steps = as_int(value.get("steps", DEFAULT_REFERENCE_STEPS), path + ("steps",), where, minimum=1)
     return ReferenceSettings(written, spec, steps)
 
@@ -99,18 +101,27 @@ def check_settings(values: dict[str, Any], where: Where, base: Path) -> dict[str
     requested, clip, reference = values.get("metrics"), values.get("clip"), values.get("reference")
     for i, name in enumerate(requested or ()):
         if not any(applies(name, kind) for kind in kinds):
-            raise where.error(("metrics", i), f"{name} needs the {' or '.join(METRICS[name].models)} "
-                                              f"model; this benchmark's models: {', '.join(kinds)}")
+            raise where.error(
+                ("metrics", i),
+                f"{name} needs the {' or '.join(METRICS[name].models)} "
+                f"model; this benchmark's models: {', '.join(kinds)}",
+            )
     if clip is not None and requested is not None and "clip_score" not in requested:
-        raise where.error(("clip",), "clip: is set but metrics: does not list clip_score; "
-                                     "add clip_score to metrics: or remove clip:")
+        raise where.error(
+            ("clip",), "clip: is set but metrics: does not list clip_score; add clip_score to metrics: or remove clip:"
+        )
     if reference is not None:
         if kinds == ["analytic"]:
-            raise where.error(("reference",), "the analytic model's reference is the exact probability-"
-                                              "flow ODE solution; reference: applies to other models only")
+            raise where.error(
+                ("reference",),
+                "the analytic model's reference is the exact probability-"
+                "flow ODE solution; reference: applies to other models only",
+            )
         if requested is not None and not {"ref_rmse", "ref_psnr"} & set(requested):
-            raise where.error(("reference",), "reference: is set but metrics: lists neither ref_rmse "
-                                              "nor ref_psnr; add one or remove reference:")
+            raise where.error(
+                ("reference",),
+                "reference: is set but metrics: lists neither ref_rmse nor ref_psnr; add one or remove reference:",
+            )
     if clip is not None and _looks_like_path(clip.pretrained) and not os.path.isabs(clip.pretrained):
         values = {**values, "clip": replace(clip, pretrained=str(base / clip.pretrained))}
     return values
@@ -127,15 +138,24 @@ def metrics_for(kind: str, config: Any) -> tuple[list[str], list[str]]:
             names += ["ref_rmse", "ref_psnr"]
         return names, []
     names = [n for n in requested if applies(n, kind)]
-    skipped = [f"{n}: not measured on the {kind} model (it needs the "
-               f"{' or '.join(METRICS[n].models)} model)" for n in requested if not applies(n, kind)]
+    skipped = [
+        f"{n}: not measured on the {kind} model (it needs the {' or '.join(METRICS[n].models)} model)"
+        for n in requested
+        if not applies(n, kind)
+    ]
     return names, skipped
 
 
 SCHEMAS: dict[str, dict] = {
     "metrics": {"type": "array", "items": {"enum": list(METRICS)}, "uniqueItems": True},
-    "clip": {"type": "object", "additionalProperties": False,
-             "properties": {"model": {"type": "string"}, "pretrained": {"type": "string"}}},
-    "reference": {"type": "object", "additionalProperties": False,
-                  "properties": {"sampler": {"type": "string"}, "steps": {"type": "integer", "minimum": 1}}},
+    "clip": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"model": {"type": "string"}, "pretrained": {"type": "string"}},
+    },
+    "reference": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"sampler": {"type": "string"}, "steps": {"type": "integer", "minimum": 1}},
+    },
 }

@@ -12,6 +12,7 @@ KID, which need every prompt and seed of a sampler x steps).
 A metric that fails on a batch is recorded on its cells (a note) and in the run's warnings; the run
 goes on. The seconds each metric took are added to the store's meta "metric_seconds".
 """
+
 from __future__ import annotations
 
 import time
@@ -34,14 +35,12 @@ class MetricStage:
         self.res = Resources(config, model, self.kind, store, self.warnings)
         if "clip_score" in self.names:
             self.res.load_clip()
-        self.trackers = {name: function_of(name)(self.res) for name in self.names
-                         if METRICS[name].scope != "cell"}
+        self.trackers = {name: function_of(name)(self.res) for name in self.names if METRICS[name].scope != "cell"}
 
     def per_batch(self, outcomes: list[Any]) -> list[dict[str, Any]]:
         """For each outcome (same order): {"metrics": {name: float}, "notes": [str]}."""
         results: list[dict[str, Any]] = [{"metrics": {}, "notes": []} for _ in outcomes]
-        ok = [i for i, o in enumerate(outcomes)
-              if o.status == "ok" and o.latents is not None and o.image is not None]
+        ok = [i for i, o in enumerate(outcomes) if o.status == "ok" and o.latents is not None and o.image is not None]
         if not ok or not self.names:
             return results
         batch = self._batch([outcomes[i] for i in ok])
@@ -68,8 +67,10 @@ class MetricStage:
         if self.res.random_metrics:  # the report does not rank them; the warning says why
             known = list(self.store.get_meta("metric_random_weights", []) or [])
             self.store.set_meta("metric_random_weights", sorted(set(known) | self.res.random_metrics))
-            self._warn(f"{', '.join(sorted(self.res.random_metrics))}: computed with random weights: "
-                       "not meaningful scores (time and memory are real)")
+            self._warn(
+                f"{', '.join(sorted(self.res.random_metrics))}: computed with random weights: "
+                "not meaningful scores (time and memory are real)"
+            )
         if self.seconds:
             total = dict(self.store.get_meta("metric_seconds", {}) or {})
             for name, seconds in self.seconds.items():
@@ -85,8 +86,11 @@ class MetricStage:
 
         from bench.metrics.calculators import Batch
 
-        return Batch([o.cell for o in outcomes], torch.stack([o.latents.float().cpu() for o in outcomes]),
-                     np.stack([np.asarray(o.image) for o in outcomes]))
+        return Batch(
+            [o.cell for o in outcomes],
+            torch.stack([o.latents.float().cpu() for o in outcomes]),
+            np.stack([np.asarray(o.image) for o in outcomes]),
+        )
 
     def _measure(self, name: str, batch: Any) -> list[tuple[float | None, str | None]]:
         started = time.perf_counter()

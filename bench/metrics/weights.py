@@ -11,6 +11,7 @@ Offline (`bench run --offline` or `HF_HUB_OFFLINE=1`) nothing touches the networ
 `WeightsMissing` naming where we looked and how to fetch. `WeightsMissing` is not a `UserError`: the run
 goes on without that metric's column, with a warning.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,9 @@ class UrlFile:
 
 def offline(flag: bool = False) -> bool:
     """True when told (`--offline`) or when HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set, read now."""
-    return flag or any(os.environ.get(v, "").strip().lower() in _TRUE
-                       for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return flag or any(
+        os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def hf_hub_cache() -> Path:
@@ -81,7 +83,8 @@ def hf_endpoint() -> str:
 def torch_hub_checkpoints() -> Path:
     """torch.hub's checkpoint cache (TORCH_HOME, XDG_CACHE_HOME/torch, ~/.cache/torch) + /hub/checkpoints."""
     home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch"
+    )
     return Path(home).expanduser() / "hub" / "checkpoints"
 
 
@@ -92,8 +95,13 @@ def cached(file: HubFile | UrlFile, cache_dir: str | None = None) -> str | None:
         return str(target) if target.is_file() else None
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(file.repo_id, file.filename, cache_dir=cache_dir or str(hf_hub_cache()),
-                                   revision=file.revision, repo_type=file.repo_type)
+    found = try_to_load_from_cache(
+        file.repo_id,
+        file.filename,
+        cache_dir=cache_dir or str(hf_hub_cache()),
+        revision=file.revision,
+        repo_type=file.repo_type,
+    )
     return found if isinstance(found, str) and os.path.isfile(found) else None
 
 
@@ -105,8 +113,9 @@ def where_cached(file: HubFile | UrlFile, cache_dir: str | None = None) -> str:
     return f"{cache_dir or hf_hub_cache()}/{kind}--{file.repo_id.replace('/', '--')} ({file.filename})"
 
 
-def fetch(file: HubFile | UrlFile, what: str, *, offline_flag: bool = False, cache_dir: str | None = None,
-          hint: str = "") -> str:
+def fetch(
+    file: HubFile | UrlFile, what: str, *, offline_flag: bool = False, cache_dir: str | None = None, hint: str = ""
+) -> str:
     """Local path of `file`: from the cache, else downloaded (with a progress bar) unless offline.
 
     `what` names the metric for messages ("HPS v2.1 weights"); `hint` is an extra way to get them.
@@ -117,15 +126,19 @@ def fetch(file: HubFile | UrlFile, what: str, *, offline_flag: bool = False, cac
     looked = where_cached(file, cache_dir)
     extra = f"; or {hint}" if hint else ""
     if offline(offline_flag):
-        raise WeightsMissing(f"{what} ({file.describe()}) are not on this machine (looked in: {looked}) and "
-                             f"the run is offline (--offline or HF_HUB_OFFLINE=1); run once without "
-                             f"--offline on a connected machine to cache them{extra}")
+        raise WeightsMissing(
+            f"{what} ({file.describe()}) are not on this machine (looked in: {looked}) and "
+            f"the run is offline (--offline or HF_HUB_OFFLINE=1); run once without "
+            f"--offline on a connected machine to cache them{extra}"
+        )
     try:
         return _download(file, cache_dir)
     except Exception as exc:  # no network, 404, proxy...: the metric is skipped with this reason
         first = (str(exc).splitlines() or [""])[0]
-        raise WeightsMissing(f"{what} ({file.describe()}) are not on this machine (looked in: {looked}) and "
-                             f"the download failed: {type(exc).__name__}: {first}{extra}") from exc
+        raise WeightsMissing(
+            f"{what} ({file.describe()}) are not on this machine (looked in: {looked}) and "
+            f"the download failed: {type(exc).__name__}: {first}{extra}"
+        ) from exc
 
 
 def _download(file: HubFile | UrlFile, cache_dir: str | None) -> str:
@@ -138,8 +151,14 @@ def _download(file: HubFile | UrlFile, cache_dir: str | None) -> str:
         return str(target)
     from huggingface_hub import hf_hub_download
 
-    return hf_hub_download(file.repo_id, file.filename, revision=file.revision, repo_type=file.repo_type,
-                           cache_dir=cache_dir or str(hf_hub_cache()), endpoint=hf_endpoint())
+    return hf_hub_download(
+        file.repo_id,
+        file.filename,
+        revision=file.revision,
+        repo_type=file.repo_type,
+        cache_dir=cache_dir or str(hf_hub_cache()),
+        endpoint=hf_endpoint(),
+    )
 
 
 def fetch_first(files: list[HubFile | UrlFile], what: str, **kwargs) -> str:

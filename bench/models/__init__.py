@@ -1,4 +1,5 @@
 """The model registry: a model kind is its YAML keys and a "module:function" loader imported on use."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,11 @@ class ModelSpec:
             return str(opts["label"])
         base = str(opts.get("source") or opts.get("arch") or self.kind)
         defaults = MODEL_KINDS[self.kind].defaults
-        extra = [f"{k}={v}" for k, v in sorted(opts.items())
-                 if k not in ("source", "arch", *NOT_IDENTITY) and defaults.get(k, _NO_DEFAULT) != v]
+        extra = [
+            f"{k}={v}"
+            for k, v in sorted(opts.items())
+            if k not in ("source", "arch", *NOT_IDENTITY) and defaults.get(k, _NO_DEFAULT) != v
+        ]
         return f"{base} ({', '.join(extra)})" if extra else base
 
     def key(self) -> str:
@@ -62,6 +66,7 @@ def _choice(*allowed: str) -> Callable[[Any, tuple, Where], str]:
         if value not in allowed:
             raise where.error(path, f"must be one of {', '.join(allowed)}; got {value!r}")
         return value
+
     return check
 
 
@@ -69,24 +74,41 @@ _DTYPES = _choice("float32", "float16", "bfloat16", "float64")
 
 #: model kind -> how it is configured and loaded (its loader imported only when a model of it loads)
 MODEL_KINDS: Registry[ModelKind] = Registry("model kind")
-MODEL_KINDS.add("analytic", ModelKind(
+MODEL_KINDS.add(
+    "analytic",
+    ModelKind(
         loader="bench.models.loaders:analytic",
-        keys={"kind": _choice("analytic"), "label": as_str,
-              "components": lambda v, p, w: as_int(v, p, w, minimum=1, maximum=64),
-              "std": lambda v, p, w: as_float(v, p, w, minimum=1e-4),
-              "dtype": _choice("float32", "float64")},
+        keys={
+            "kind": _choice("analytic"),
+            "label": as_str,
+            "components": lambda v, p, w: as_int(v, p, w, minimum=1, maximum=64),
+            "std": lambda v, p, w: as_float(v, p, w, minimum=1e-4),
+            "dtype": _choice("float32", "float64"),
+        },
         defaults={"components": 4, "std": 0.1, "dtype": "float32"},
-))
-MODEL_KINDS.add("diffusers", ModelKind(
+    ),
+)
+MODEL_KINDS.add(
+    "diffusers",
+    ModelKind(
         loader="bench.models.loaders:diffusers",
-        keys={"kind": _choice("diffusers"), "label": as_str, "source": as_str,
-              "arch": _choice("sd15", "sd21", "sdxl", "tiny", "tiny-xl"),
-              "weights": _choice("random", "pretrained"),
-              "seed": lambda v, p, w: as_int(v, p, w, minimum=0),
-              "dtype": _DTYPES, "device": as_str, "variant": as_str, "revision": as_str,
-              "allow_pickle": as_bool, "compile": as_bool,
-              "prediction_type": _choice("epsilon", "v_prediction", "sample")},
-))
+        keys={
+            "kind": _choice("diffusers"),
+            "label": as_str,
+            "source": as_str,
+            "arch": _choice("sd15", "sd21", "sdxl", "tiny", "tiny-xl"),
+            "weights": _choice("random", "pretrained"),
+            "seed": lambda v, p, w: as_int(v, p, w, minimum=0),
+            "dtype": _DTYPES,
+            "device": as_str,
+            "variant": as_str,
+            "revision": as_str,
+            "allow_pickle": as_bool,
+            "compile": as_bool,
+            "prediction_type": _choice("epsilon", "v_prediction", "sample"),
+        },
+    ),
+)
 
 
 def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
@@ -97,8 +119,11 @@ def parse_model(value: Any, path: tuple, where: Where) -> ModelSpec:
         raise where.error(path, f"expected a model name or a mapping, got {type_name(value)}")
     kind = value.get("kind") or ("diffusers" if {"source", "arch"} & set(value) else None)
     if not isinstance(kind, str) or kind not in MODEL_KINDS:
-        raise where.error(path, f"cannot tell the model kind; give kind: one of {', '.join(MODEL_KINDS.names())}, "
-                                "or source: / arch: for a diffusers model")
+        raise where.error(
+            path,
+            f"cannot tell the model kind; give kind: one of {', '.join(MODEL_KINDS.names())}, "
+            "or source: / arch: for a diffusers model",
+        )
     spec_keys = MODEL_KINDS[kind].keys
     as_mapping(value, path, where, {k: "" for k in spec_keys})
     params = {k: spec_keys[k](v, path + (k,), where) for k, v in value.items() if k != "kind"}

@@ -23,6 +23,7 @@ dtype is the dtype of the latents it takes and returns.
 Batch invariance: a row's eps is bit-identical alone or in any batch, because every row is computed on
 its own (a fresh, aligned copy; the same [K, D] x [D] product whatever the batch size).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,7 +68,7 @@ def _prepare(mixture: Mixture, device: torch.device | str = "cpu") -> _Prepared:
 def _weighted_mean(x: torch.Tensor, abar: float, mix: _Prepared) -> tuple[torch.Tensor, float, float]:
     """m = sum_k r_k mu_k for one flat row x (float64 [D]), with a = sqrt(abar) and v."""
     a = math.sqrt(abar)
-    v = abar * mix.std ** 2 + (1.0 - abar)
+    v = abar * mix.std**2 + (1.0 - abar)
     logits = mix.log_weights + (a * torch.mv(mix.means, x) - 0.5 * abar * mix.sq_norms) / v
     r = torch.softmax(logits, dim=0)
     return torch.mv(mix.means.t(), r), a, v
@@ -97,7 +98,7 @@ def posterior_mean(x_t: torch.Tensor, abar: float | torch.Tensor, mixture: Mixtu
     out = []
     for x, abar_i in zip(_rows(x_t), _as_abar_list(abar, x_t.shape[0])):
         m, a, v = _weighted_mean(x, abar_i, mix)
-        out.append(m + (a * mix.std ** 2 / v) * (x - a * m))
+        out.append(m + (a * mix.std**2 / v) * (x - a * m))
     return torch.stack(out).reshape(x_t.shape).to(x_t.dtype)
 
 
@@ -132,12 +133,20 @@ class AnalyticModel:
     #: down (measured 10-100x on a shared 2-core machine); the runner applies this while the model runs
     torch_threads = 1
 
-    def __init__(self, components: int = 4, std: float = 0.1, dtype: torch.dtype = torch.float32,
-                 device: str | torch.device = "cpu") -> None:
-        _user_check(isinstance(components, int) and not isinstance(components, bool) and components >= 1,
-                    f"components must be an integer >= 1; got {components!r}")
-        _user_check(isinstance(std, (int, float)) and math.isfinite(std) and std > 0,
-                    f"std must be a number > 0; got {std!r}")
+    def __init__(
+        self,
+        components: int = 4,
+        std: float = 0.1,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        _user_check(
+            isinstance(components, int) and not isinstance(components, bool) and components >= 1,
+            f"components must be an integer >= 1; got {components!r}",
+        )
+        _user_check(
+            isinstance(std, (int, float)) and math.isfinite(std) and std > 0, f"std must be a number > 0; got {std!r}"
+        )
         _user_check(dtype in _DTYPES, f"dtype must be one of {', '.join(map(str, _DTYPES))}; got {dtype!r}")
         self.components, self.std, self.dtype = components, float(std), dtype
         self.device = torch.device(device)
@@ -148,8 +157,13 @@ class AnalyticModel:
     # -- the DiffusionModel interface ------------------------------------------------------------------
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": "analytic", "version": 1, "components": self.components, "std": self.std,
-                "dtype": str(self.dtype).removeprefix("torch.")}
+        return {
+            "kind": "analytic",
+            "version": 1,
+            "components": self.components,
+            "std": self.std,
+            "dtype": str(self.dtype).removeprefix("torch."),
+        }
 
     def encode(self, prompts: Sequence[str], clip_skip: int = 1) -> AnalyticCond:
         """One row per prompt; "" (or blank) is the unconditional mixture. clip_skip is ignored here
@@ -252,8 +266,10 @@ class AnalyticModel:
         out = []
         for x in _rows(x0):
             if x.shape[0] != means.shape[1]:
-                raise ValueError(f"concept_posterior: x0 rows have {x.shape[0]} values, "
-                                 f"a {height}x{width} image has {means.shape[1]}")
-            logits = mix.log_weights - ((x - means) ** 2).sum(dim=1) / (2 * self.std ** 2)
+                raise ValueError(
+                    f"concept_posterior: x0 rows have {x.shape[0]} values, "
+                    f"a {height}x{width} image has {means.shape[1]}"
+                )
+            logits = mix.log_weights - ((x - means) ** 2).sum(dim=1) / (2 * self.std**2)
             out.append((torch.logsumexp(logits[mine], 0) - torch.logsumexp(logits, 0)).exp())
         return torch.stack(out)

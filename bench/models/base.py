@@ -4,6 +4,7 @@ A model is what a UNet is to a sampler: a noise predictor on the discrete DDPM s
 families (k-diffusion, diffusers) drive any model through this interface only, so a new model kind is
 one class and one registry entry.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol, Sequence, runtime_checkable

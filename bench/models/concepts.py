@@ -11,6 +11,7 @@ same image in every process and on every machine ("a red car" is a pattern, not 
 (position and size differ), float64 in [-1, 1], anti-aliased over one pixel. Everything here is a pure
 function of its arguments: numpy only, no random state, no torch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,6 +73,7 @@ Concept = Union[ShapeConcept, PatternConcept]
 
 # ----------------------------------------------------------------------------------------------- parsing
 
+
 def normalise(prompt: str) -> str:
     """Lower case, whitespace collapsed: the text whose sha256 seeds a pattern (punctuation stays)."""
     return " ".join(prompt.lower().split())
@@ -87,7 +89,7 @@ def _shape_concept(words: list[str]) -> ShapeConcept | None:
     background = DEFAULT_BACKGROUND
     if "on" in words:
         at = words.index("on")
-        words, rest = words[:at], words[at + 1:]
+        words, rest = words[:at], words[at + 1 :]
         if rest[-1:] == ["background"]:
             rest = rest[:-1]
         if len(rest) != 1 or rest[0] not in COLOURS:
@@ -99,8 +101,7 @@ def _shape_concept(words: list[str]) -> ShapeConcept | None:
         return None
     if not words and background == DEFAULT_BACKGROUND:
         return None  # no vocabulary word at all
-    return ShapeConcept(colours[0] if colours else DEFAULT_COLOUR,
-                        shapes[0] if shapes else DEFAULT_SHAPE, background)
+    return ShapeConcept(colours[0] if colours else DEFAULT_COLOUR, shapes[0] if shapes else DEFAULT_SHAPE, background)
 
 
 def parse_prompt(prompt: str) -> Concept:
@@ -116,8 +117,7 @@ def parse_prompt(prompt: str) -> Concept:
 
 def vocabulary() -> tuple[ShapeConcept, ...]:
     """Every colour x shape on the default background (the unconditional data), in a fixed order."""
-    return tuple(ShapeConcept(c, s, DEFAULT_BACKGROUND)
-                 for c in COLOURS if c != DEFAULT_BACKGROUND for s in SHAPES)
+    return tuple(ShapeConcept(c, s, DEFAULT_BACKGROUND) for c in COLOURS if c != DEFAULT_BACKGROUND for s in SHAPES)
 
 
 def component_weights(components: int) -> np.ndarray:
@@ -163,8 +163,7 @@ def variant(k: int, components: int) -> tuple[float, float, float]:
     """(centre x, centre y, radius) of variant k, as fractions: the first centred and largest."""
     frac = k / components
     spread = 0.16 * math.sqrt(frac)
-    return (0.5 + spread * math.cos(k * _GOLDEN_ANGLE), 0.5 + spread * math.sin(k * _GOLDEN_ANGLE),
-            0.30 - 0.12 * frac)
+    return (0.5 + spread * math.cos(k * _GOLDEN_ANGLE), 0.5 + spread * math.sin(k * _GOLDEN_ANGLE), 0.30 - 0.12 * frac)
 
 
 def _grid(height: int, width: int, cx: float, cy: float) -> tuple[np.ndarray, np.ndarray, int]:
@@ -193,8 +192,9 @@ def _render_shape(concept: ShapeConcept, height: int, width: int, components: in
 
 def _units(digest: str, count: int) -> list[float]:
     """`count` numbers in [0, 1) derived from a hex digest (sha256 chain: the same on every platform)."""
-    return [int.from_bytes(hashlib.sha256(f"{i}:{digest}".encode()).digest()[:8], "big") / 2.0 ** 64
-            for i in range(count)]
+    return [
+        int.from_bytes(hashlib.sha256(f"{i}:{digest}".encode()).digest()[:8], "big") / 2.0**64 for i in range(count)
+    ]
 
 
 def _render_pattern(concept: PatternConcept, height: int, width: int, components: int) -> np.ndarray:

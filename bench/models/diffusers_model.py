@@ -4,6 +4,7 @@ The samplers never see the pipeline: they call `eps(x_t, t, cond)` on DDPM-scale
 t, exactly as they call the analytic model. CLIP skip follows the WebUIs (1 = last layer), the SDXL
 added conditions are derived from the latent shape, and v-prediction UNets are converted to eps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,10 +16,21 @@ from bench.errors import UserError
 from bench.models.sd_build import SDComponents
 from bench.models.sd_schedule import abar_at, alphas_cumprod_from_config, check_prediction_type, log_sigmas, to_eps
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
-          "float64": torch.float64}
-SPEC_KEYS = ("kind", "source", "arch", "weights", "seed", "dtype", "device", "variant", "revision",
-             "allow_pickle", "prediction_type", "compile")
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
+SPEC_KEYS = (
+    "kind",
+    "source",
+    "arch",
+    "weights",
+    "seed",
+    "dtype",
+    "device",
+    "variant",
+    "revision",
+    "allow_pickle",
+    "prediction_type",
+    "compile",
+)
 
 
 @dataclass(frozen=True)
@@ -40,16 +52,25 @@ class SDCond:
         if n % self.batch:
             raise ValueError(f"conditioning of batch {self.batch} cannot serve {n} latents")
         k = n // self.batch
-        return SDCond(self.embeds.repeat_interleave(k, 0),
-                      None if self.pooled is None else self.pooled.repeat_interleave(k, 0))
+        return SDCond(
+            self.embeds.repeat_interleave(k, 0), None if self.pooled is None else self.pooled.repeat_interleave(k, 0)
+        )
 
 
 class DiffusersModel:
     """Noise prediction, text encoding and VAE decoding of one loaded SD pipeline."""
 
-    def __init__(self, parts: SDComponents, *, device: torch.device, dtype: torch.dtype,
-                 identity: Mapping[str, Any], random_weights: bool, prediction_type: str | None = None,
-                 compile_unet: bool = False) -> None:
+    def __init__(
+        self,
+        parts: SDComponents,
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        identity: Mapping[str, Any],
+        random_weights: bool,
+        prediction_type: str | None = None,
+        compile_unet: bool = False,
+    ) -> None:
         self.device, self.compute_dtype = device, dtype
         self.dtype = torch.float64 if dtype == torch.float64 else torch.float32  # latents the samplers hold
         self.random_weights = random_weights
@@ -66,11 +87,17 @@ class DiffusersModel:
         self.alphas_cumprod = alphas_cumprod_from_config(parts.scheduler_config)
         self._log_sigma = log_sigmas(self.alphas_cumprod)
         self.prediction_type = check_prediction_type(
-            prediction_type or parts.scheduler_config.get("prediction_type") or "epsilon")
+            prediction_type or parts.scheduler_config.get("prediction_type") or "epsilon"
+        )
         self.vae_scale = 2 ** (len(vae.config.block_out_channels) - 1)
         self.max_clip_skip: int = min(enc.config.num_hidden_layers for enc in self.text_encoders)
-        self._identity = {"kind": "diffusers", **identity, "dtype": str(dtype).removeprefix("torch."),
-                          "prediction_type": self.prediction_type, "random_weights": random_weights}
+        self._identity = {
+            "kind": "diffusers",
+            **identity,
+            "dtype": str(dtype).removeprefix("torch."),
+            "prediction_type": self.prediction_type,
+            "random_weights": random_weights,
+        }
         self._unet_call = torch.compile(self.unet) if compile_unet else self.unet
 
     # ------------------------------------------------------------------ interface
@@ -80,14 +107,18 @@ class DiffusersModel:
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         s = self.vae_scale
         if height % s or width % s or height <= 0 or width <= 0:
-            raise UserError(f"size: {width}x{height} is not a positive multiple of {s} (the VAE downsamples "
-                            f"by {s}); use e.g. {max(s, width // s * s)}x{max(s, height // s * s)}")
+            raise UserError(
+                f"size: {width}x{height} is not a positive multiple of {s} (the VAE downsamples "
+                f"by {s}); use e.g. {max(s, width // s * s)}x{max(s, height // s * s)}"
+            )
         return (self.unet.config.in_channels, height // s, width // s)
 
     def encode(self, prompts: Sequence[str], clip_skip: int = 1) -> SDCond:
         if not 1 <= clip_skip <= self.max_clip_skip:
-            raise UserError(f"clip_skip: {clip_skip} is out of range for this text encoder; "
-                            f"allowed 1..{self.max_clip_skip} (1 = last layer)")
+            raise UserError(
+                f"clip_skip: {clip_skip} is out of range for this text encoder; "
+                f"allowed 1..{self.max_clip_skip} (1 = last layer)"
+            )
         prompts = list(prompts)
         with torch.no_grad():
             outputs = [self._run_text(enc, tok, prompts) for enc, tok in zip(self.text_encoders, self.tokenizers)]
@@ -101,8 +132,9 @@ class DiffusersModel:
             cond = SDCond(embeds, outputs[1].text_embeds)
             if self.zero_empty_prompt:
                 cond = _zero_rows(cond, [p == "" for p in prompts])
-        return SDCond(cond.embeds.to(self.compute_dtype),
-                      None if cond.pooled is None else cond.pooled.to(self.compute_dtype))
+        return SDCond(
+            cond.embeds.to(self.compute_dtype), None if cond.pooled is None else cond.pooled.to(self.compute_dtype)
+        )
 
     def concat_cond(self, uncond: SDCond, cond: SDCond) -> SDCond:
         n = max(uncond.batch, cond.batch)
@@ -118,9 +150,13 @@ class DiffusersModel:
         if self.is_xl:
             added = {"text_embeds": cond.pooled, "time_ids": self._time_ids(x_t.shape[-2:], batch)}
         with torch.no_grad():
-            out = self._unet_call(x_t.to(self.device, self.compute_dtype), t.to(torch.float32),
-                                  encoder_hidden_states=cond.embeds, added_cond_kwargs=added,
-                                  return_dict=False)[0]
+            out = self._unet_call(
+                x_t.to(self.device, self.compute_dtype),
+                t.to(torch.float32),
+                encoder_hidden_states=cond.embeds,
+                added_cond_kwargs=added,
+                return_dict=False,
+            )[0]
         x = x_t.to(self.device, self.dtype)
         return to_eps(self.prediction_type, out.to(self.dtype), x, abar_at(self._log_sigma, t))
 
@@ -139,16 +175,22 @@ class DiffusersModel:
         from bench.models.sd_env import cuda_environment, library_versions
 
         processors = sorted({type(p).__name__ for p in self.unet.attn_processors.values()})
-        env = {**library_versions(), "device": str(self.device), "dtype": self._identity["dtype"],
-               "attention_processors": processors, "compiled": self._unet_call is not self.unet}
+        env = {
+            **library_versions(),
+            "device": str(self.device),
+            "dtype": self._identity["dtype"],
+            "attention_processors": processors,
+            "compiled": self._unet_call is not self.unet,
+        }
         if self.device.type == "cuda":
             env.update(cuda_environment(self.device, self.compute_dtype, head_dim=64))
         return env
 
     # ------------------------------------------------------------------ helpers
     def _run_text(self, encoder: torch.nn.Module, tokenizer: Any, prompts: list[str]) -> Any:
-        ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length,
-                        truncation=True, return_tensors="pt").input_ids.to(self.device)
+        ids = tokenizer(
+            prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids.to(self.device)
         return encoder(ids, output_hidden_states=True)
 
     def _time_ids(self, latent_hw: torch.Size, batch: int) -> torch.Tensor:
@@ -167,6 +209,7 @@ def _zero_rows(cond: SDCond, mask: list[bool]) -> SDCond:
 
 
 # ---------------------------------------------------------------------- loading
+
 
 def _device(value: str | None) -> torch.device:
     if value is None:
@@ -205,23 +248,32 @@ def load_diffusers_model(spec: Mapping[str, Any]) -> DiffusersModel:
     prediction_type = spec.get("prediction_type")
     if "arch" in spec:
         if spec.get("weights") != "random":
-            raise UserError(f"model.weights: arch {spec['arch']!r} has no weights here; set weights: random "
-                            "(time and memory only) or give model.source")
+            raise UserError(
+                f"model.weights: arch {spec['arch']!r} has no weights here; set weights: random "
+                "(time and memory only) or give model.source"
+            )
         arch = get_arch(spec["arch"])
         seed = int(spec.get("seed", 0))
         parts, identity, random_weights = build_random(arch, seed, dtype), {"arch": arch.name, "seed": seed}, True
     else:
         if spec.get("weights", "pretrained") != "pretrained":
-            raise UserError("model.weights: random weights need arch: (sd15, sd21, sdxl, tiny, tiny-xl), "
-                            "not source:")
+            raise UserError("model.weights: random weights need arch: (sd15, sd21, sdxl, tiny, tiny-xl), not source:")
         source, allow_pickle = str(spec["source"]), bool(spec.get("allow_pickle", False))
         kind = sd_sources.classify(source)
         if kind == "file":
             parts, pins = sd_sources.load_single_file(source, dtype, allow_pickle)
         else:
-            parts, pins = sd_sources.load_pretrained(source, kind, dtype, spec.get("variant"),
-                                                     spec.get("revision"), allow_pickle)
+            parts, pins = sd_sources.load_pretrained(
+                source, kind, dtype, spec.get("variant"), spec.get("revision"), allow_pickle
+            )
         variant = {"variant": spec["variant"]} if spec.get("variant") else {}
         identity, random_weights = {"source": source, **variant, **pins}, False
-    return DiffusersModel(parts, device=device, dtype=dtype, identity=identity, random_weights=random_weights,
-                          prediction_type=prediction_type, compile_unet=bool(spec.get("compile", False)))
+    return DiffusersModel(
+        parts,
+        device=device,
+        dtype=dtype,
+        identity=identity,
+        random_weights=random_weights,
+        prediction_type=prediction_type,
+        compile_unet=bool(spec.get("compile", False)),
+    )

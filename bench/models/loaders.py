@@ -1,4 +1,5 @@
 """Loaders named by the model registry: YAML options -> a model (these import torch)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +10,11 @@ import torch
 def analytic(options: dict[str, Any]):
     from bench.models.analytic import AnalyticModel
 
-    return AnalyticModel(components=options.get("components", 4), std=options.get("std", 0.1),
-                         dtype=getattr(torch, options.get("dtype", "float32")))
+    return AnalyticModel(
+        components=options.get("components", 4),
+        std=options.get("std", 0.1),
+        dtype=getattr(torch, options.get("dtype", "float32")),
+    )
 
 
 def diffusers(options: dict[str, Any]):

@@ -4,6 +4,7 @@
 `write_config_folder` writes an architecture as a diffusers folder without weights, which is what
 `from_single_file(config=...)` needs to load a checkpoint with no hub access.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,14 +50,21 @@ def build_random(arch: SDArch, seed: int, dtype: torch.dtype) -> SDComponents:
         torch.manual_seed(seed)
         unet = UNet2DConditionModel.from_config(_without_class(arch.config("unet")))
         vae = AutoencoderKL.from_config(_without_class(arch.config("vae")))
-        encoders = tuple(_text_encoder(cfg, with_projection=i == 1)
-                         for i, cfg in enumerate(arch.config("text_encoders")))
+        encoders = tuple(
+            _text_encoder(cfg, with_projection=i == 1) for i, cfg in enumerate(arch.config("text_encoders"))
+        )
     parts = [unet, vae, *encoders]
     for part in parts:
         # nn.Module.to: diffusers' own `to` only adds a warning about fp32-kept modules, which SD has none of
         torch.nn.Module.to(part, dtype).eval().requires_grad_(False)
-    return SDComponents(unet, vae, encoders, tuple(clip_tokenizer(pad) for pad in arch.pad_tokens),
-                        arch.config("scheduler"), force_zeros_for_empty_prompt=arch.is_xl)
+    return SDComponents(
+        unet,
+        vae,
+        encoders,
+        tuple(clip_tokenizer(pad) for pad in arch.pad_tokens),
+        arch.config("scheduler"),
+        force_zeros_for_empty_prompt=arch.is_xl,
+    )
 
 
 def _without_class(config: dict[str, Any]) -> dict[str, Any]:
@@ -68,18 +76,24 @@ def model_index(arch: SDArch) -> dict[str, Any]:
     import diffusers
 
     index: dict[str, Any] = {
-        "_class_name": arch.pipeline, "_diffusers_version": diffusers.__version__,
-        "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+        "_class_name": arch.pipeline,
+        "_diffusers_version": diffusers.__version__,
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
         "scheduler": ["diffusers", arch.scheduler["_class_name"]],
-        "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
     }
     if arch.is_xl:
-        index.update(text_encoder_2=["transformers", "CLIPTextModelWithProjection"],
-                     tokenizer_2=["transformers", "CLIPTokenizer"], image_encoder=[None, None],
-                     feature_extractor=[None, None], force_zeros_for_empty_prompt=True)
+        index.update(
+            text_encoder_2=["transformers", "CLIPTextModelWithProjection"],
+            tokenizer_2=["transformers", "CLIPTokenizer"],
+            image_encoder=[None, None],
+            feature_extractor=[None, None],
+            force_zeros_for_empty_prompt=True,
+        )
     else:
-        index.update(safety_checker=[None, None], feature_extractor=[None, None],
-                     requires_safety_checker=False)
+        index.update(safety_checker=[None, None], feature_extractor=[None, None], requires_safety_checker=False)
     return index
 
 

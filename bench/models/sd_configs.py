@@ -5,6 +5,7 @@ stable-diffusion-2-1 (768-v) and stable-diffusion-xl-base-1.0 (written out here 
 the hub). `tiny` / `tiny-xl` keep the same block structure at toy widths: tests and CI run them on a CPU.
 The configs double as the local `config=` folder that lets `from_single_file` load a checkpoint offline.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,37 +39,89 @@ class SDArch:
 
 def _scheduler(prediction_type: str) -> dict[str, Any]:
     # SD's training schedule: scaled-linear betas 0.00085..0.012 over 1000 steps (all three families)
-    return {"_class_name": "EulerDiscreteScheduler", "num_train_timesteps": 1000, "beta_start": 0.00085,
-            "beta_end": 0.012, "beta_schedule": "scaled_linear", "prediction_type": prediction_type,
-            "steps_offset": 1, "timestep_spacing": "leading", "interpolation_type": "linear"}
+    return {
+        "_class_name": "EulerDiscreteScheduler",
+        "num_train_timesteps": 1000,
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "prediction_type": prediction_type,
+        "steps_offset": 1,
+        "timestep_spacing": "leading",
+        "interpolation_type": "linear",
+    }
 
 
-def _text(hidden: int, layers: int, heads: int, act: str, projection: int,
-          intermediate: int | None = None) -> dict[str, Any]:
-    return {"vocab_size": 49408, "hidden_size": hidden, "intermediate_size": intermediate or 4 * hidden,
-            "num_hidden_layers": layers, "num_attention_heads": heads, "max_position_embeddings": 77,
-            "hidden_act": act, "projection_dim": projection, "layer_norm_eps": 1e-5,
-            "bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1}
+def _text(
+    hidden: int, layers: int, heads: int, act: str, projection: int, intermediate: int | None = None
+) -> dict[str, Any]:
+    return {
+        "vocab_size": 49408,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate or 4 * hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "max_position_embeddings": 77,
+        "hidden_act": act,
+        "projection_dim": projection,
+        "layer_norm_eps": 1e-5,
+        "bos_token_id": 0,
+        "eos_token_id": 2,
+        "pad_token_id": 1,
+    }
 
 
-def _vae(channels: tuple[int, ...], groups: int, layers: int, scaling: float, size: int,
-         **extra: Any) -> dict[str, Any]:
-    return {"_class_name": "AutoencoderKL", "in_channels": 3, "out_channels": 3, "latent_channels": 4,
-            "block_out_channels": list(channels), "layers_per_block": layers, "norm_num_groups": groups,
-            "act_fn": "silu", "down_block_types": ["DownEncoderBlock2D"] * len(channels),
-            "up_block_types": ["UpDecoderBlock2D"] * len(channels), "sample_size": size,
-            "scaling_factor": scaling, **extra}
+def _vae(
+    channels: tuple[int, ...], groups: int, layers: int, scaling: float, size: int, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "_class_name": "AutoencoderKL",
+        "in_channels": 3,
+        "out_channels": 3,
+        "latent_channels": 4,
+        "block_out_channels": list(channels),
+        "layers_per_block": layers,
+        "norm_num_groups": groups,
+        "act_fn": "silu",
+        "down_block_types": ["DownEncoderBlock2D"] * len(channels),
+        "up_block_types": ["UpDecoderBlock2D"] * len(channels),
+        "sample_size": size,
+        "scaling_factor": scaling,
+        **extra,
+    }
 
 
-def _unet(channels: tuple[int, ...], down: tuple[str, ...], cross_dim: int, heads: Any, size: int,
-          groups: int = 32, layers: int = 2, **extra: Any) -> dict[str, Any]:
+def _unet(
+    channels: tuple[int, ...],
+    down: tuple[str, ...],
+    cross_dim: int,
+    heads: Any,
+    size: int,
+    groups: int = 32,
+    layers: int = 2,
+    **extra: Any,
+) -> dict[str, Any]:
     up = tuple(reversed([kind.replace("Down", "Up") for kind in down]))
-    return {"_class_name": "UNet2DConditionModel", "in_channels": 4, "out_channels": 4,
-            "block_out_channels": list(channels), "down_block_types": list(down), "up_block_types": list(up),
-            "layers_per_block": layers, "cross_attention_dim": cross_dim, "attention_head_dim": heads,
-            "norm_num_groups": groups, "norm_eps": 1e-5, "act_fn": "silu", "flip_sin_to_cos": True,
-            "freq_shift": 0, "downsample_padding": 1, "mid_block_scale_factor": 1, "sample_size": size,
-            **extra}
+    return {
+        "_class_name": "UNet2DConditionModel",
+        "in_channels": 4,
+        "out_channels": 4,
+        "block_out_channels": list(channels),
+        "down_block_types": list(down),
+        "up_block_types": list(up),
+        "layers_per_block": layers,
+        "cross_attention_dim": cross_dim,
+        "attention_head_dim": heads,
+        "norm_num_groups": groups,
+        "norm_eps": 1e-5,
+        "act_fn": "silu",
+        "flip_sin_to_cos": True,
+        "freq_shift": 0,
+        "downsample_padding": 1,
+        "mid_block_scale_factor": 1,
+        "sample_size": size,
+        **extra,
+    }
 
 
 _SD_VAE = _vae((128, 256, 512, 512), 32, 2, 0.18215, 512)
@@ -79,34 +132,80 @@ _SD_DOWN = ("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",)
 
 ARCHS: dict[str, SDArch] = {
     "sd15": SDArch(
-        "sd15", "StableDiffusionPipeline",
+        "sd15",
+        "StableDiffusionPipeline",
         _unet((320, 640, 1280, 1280), _SD_DOWN, 768, 8, 64),
-        _SD_VAE, (_CLIP_L,), (END,), _scheduler("epsilon")),
+        _SD_VAE,
+        (_CLIP_L,),
+        (END,),
+        _scheduler("epsilon"),
+    ),
     "sd21": SDArch(  # the 768-v model: v-prediction, OpenCLIP-H text encoder without its last layer
-        "sd21", "StableDiffusionPipeline",
-        _unet((320, 640, 1280, 1280), _SD_DOWN, 1024, [5, 10, 20, 20], 96,
-              use_linear_projection=True, upcast_attention=True),
-        {**_SD_VAE, "sample_size": 768}, (_text(1024, 23, 16, "gelu", 512),), (BANG,),
-        _scheduler("v_prediction")),
+        "sd21",
+        "StableDiffusionPipeline",
+        _unet(
+            (320, 640, 1280, 1280),
+            _SD_DOWN,
+            1024,
+            [5, 10, 20, 20],
+            96,
+            use_linear_projection=True,
+            upcast_attention=True,
+        ),
+        {**_SD_VAE, "sample_size": 768},
+        (_text(1024, 23, 16, "gelu", 512),),
+        (BANG,),
+        _scheduler("v_prediction"),
+    ),
     "sdxl": SDArch(
-        "sdxl", "StableDiffusionXLPipeline",
-        _unet((320, 640, 1280), _XL_DOWN, 2048, [5, 10, 20], 128, use_linear_projection=True,
-              transformer_layers_per_block=[1, 2, 10], addition_embed_type="text_time",
-              addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816),
+        "sdxl",
+        "StableDiffusionXLPipeline",
+        _unet(
+            (320, 640, 1280),
+            _XL_DOWN,
+            2048,
+            [5, 10, 20],
+            128,
+            use_linear_projection=True,
+            transformer_layers_per_block=[1, 2, 10],
+            addition_embed_type="text_time",
+            addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=2816,
+        ),
         {**_SD_VAE, "scaling_factor": 0.13025, "sample_size": 1024, "force_upcast": True},
-        (_CLIP_L, _text(1280, 32, 20, "gelu", 1280)), (END, BANG), _scheduler("epsilon")),
+        (_CLIP_L, _text(1280, 32, 20, "gelu", 1280)),
+        (END, BANG),
+        _scheduler("epsilon"),
+    ),
     "tiny": SDArch(
-        "tiny", "StableDiffusionPipeline",
+        "tiny",
+        "StableDiffusionPipeline",
         _unet((32, 64), ("CrossAttnDownBlock2D", "DownBlock2D"), 32, 8, 8),
-        _TINY_VAE, (_text(32, 2, 4, "quick_gelu", 32, intermediate=37),), (END,), _scheduler("epsilon")),
+        _TINY_VAE,
+        (_text(32, 2, 4, "quick_gelu", 32, intermediate=37),),
+        (END,),
+        _scheduler("epsilon"),
+    ),
     "tiny-xl": SDArch(  # cross dim 64 = 32 + 32 (both encoders), added embeds 32 + 6 * 8
-        "tiny-xl", "StableDiffusionXLPipeline",
-        _unet((32, 64), ("DownBlock2D", "CrossAttnDownBlock2D"), 64, [2, 4], 8, use_linear_projection=True,
-              transformer_layers_per_block=[1, 2], addition_embed_type="text_time",
-              addition_time_embed_dim=8, projection_class_embeddings_input_dim=80),
+        "tiny-xl",
+        "StableDiffusionXLPipeline",
+        _unet(
+            (32, 64),
+            ("DownBlock2D", "CrossAttnDownBlock2D"),
+            64,
+            [2, 4],
+            8,
+            use_linear_projection=True,
+            transformer_layers_per_block=[1, 2],
+            addition_embed_type="text_time",
+            addition_time_embed_dim=8,
+            projection_class_embeddings_input_dim=80,
+        ),
         {**_TINY_VAE, "scaling_factor": 0.13025, "force_upcast": True},
         (_text(32, 2, 4, "quick_gelu", 32, intermediate=37), _text(32, 2, 4, "gelu", 32, intermediate=37)),
-        (END, BANG), _scheduler("epsilon")),
+        (END, BANG),
+        _scheduler("epsilon"),
+    ),
 }
 
 

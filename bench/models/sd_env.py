@@ -3,6 +3,7 @@
 A time measured on an H100 with flash attention says nothing about a T4 with the math kernel: the store
 keeps this next to the numbers and `bench check` warns when two runs differ here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,7 @@ def library_versions() -> dict[str, str]:
     import diffusers
     import transformers
 
-    return {"torch": torch.__version__, "diffusers": diffusers.__version__,
-            "transformers": transformers.__version__}
+    return {"torch": torch.__version__, "diffusers": diffusers.__version__, "transformers": transformers.__version__}
 
 
 def cuda_environment(device: torch.device, dtype: torch.dtype, head_dim: int) -> dict[str, Any]:
@@ -31,10 +31,15 @@ def cuda_environment(device: torch.device, dtype: torch.dtype, head_dim: int) ->
     index = device.index if device.index is not None else torch.cuda.current_device()
     props = torch.cuda.get_device_properties(index)
     enabled = {name: bool(getattr(torch.backends.cuda, flag)()) for name, (flag, _) in SDPA_BACKENDS.items()}
-    return {"gpu": props.name, "gpu_memory_gib": round(props.total_memory / 2 ** 30, 1),
-            "compute_capability": f"{props.major}.{props.minor}", "cuda": torch.version.cuda,
-            "cudnn": torch.backends.cudnn.version(), "sdpa_enabled": enabled,
-            "sdpa_backend": _sdpa_backend(device, dtype, head_dim, enabled)}
+    return {
+        "gpu": props.name,
+        "gpu_memory_gib": round(props.total_memory / 2**30, 1),
+        "compute_capability": f"{props.major}.{props.minor}",
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "sdpa_enabled": enabled,
+        "sdpa_backend": _sdpa_backend(device, dtype, head_dim, enabled),
+    }
 
 
 def _sdpa_backend(device: torch.device, dtype: torch.dtype, head_dim: int, enabled: dict[str, bool]) -> str:

@@ -4,6 +4,7 @@ Everything loads offline first (`local_files_only=True`); the hub is tried only 
 probe, so an unreachable hub is a one-line UserError in about a second, never a long timeout. A source's
 identity pins its content: the hub commit, or the sha256 of the file(s), cached by path, size and mtime.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,9 @@ SAFE_SUFFIXES = (".safetensors", ".sft")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth")
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 UNET_KEY = "model.diffusion_model."
-LOCAL_COPY_HINT = ("point model.source at a local copy: a diffusers folder (with model_index.json) "
-                   "or a .safetensors checkpoint")
+LOCAL_COPY_HINT = (
+    "point model.source at a local copy: a diffusers folder (with model_index.json) or a .safetensors checkpoint"
+)
 
 
 def classify(source: str) -> str:
@@ -42,8 +44,10 @@ def classify(source: str) -> str:
         return "file"
     if path.is_dir():
         if not (path / "model_index.json").is_file():
-            raise UserError(f"model.source: folder {source} has no model_index.json (not a diffusers "
-                            "pipeline folder); give the folder of a saved pipeline or a .safetensors file")
+            raise UserError(
+                f"model.source: folder {source} has no model_index.json (not a diffusers "
+                "pipeline folder); give the folder of a saved pipeline or a .safetensors file"
+            )
         return "folder"
     if HUB_ID.match(source) and not source.startswith((".", "/", "~")):
         return "hub"
@@ -52,9 +56,12 @@ def classify(source: str) -> str:
 
 # ---------------------------------------------------------------- content hashes
 
+
 def _cache_file() -> Path:
-    root = os.environ.get("SAMPLERBENCH_CACHE_DIR") or Path(
-        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplerbench"
+    root = (
+        os.environ.get("SAMPLERBENCH_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplerbench"
+    )
     return Path(root) / "sha256.json"
 
 
@@ -98,7 +105,8 @@ def folder_sha256(folder: str | Path, parts: list[str]) -> str:
     """One hash over model_index.json and every file of the loaded components' subfolders."""
     folder = Path(folder)
     files = [folder / "model_index.json"] + sorted(
-        p for part in parts for p in (folder / part).rglob("*") if p.is_file())
+        p for part in parts for p in (folder / part).rglob("*") if p.is_file()
+    )
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path.relative_to(folder).as_posix()}\0{file_sha256(path)}\n".encode())
@@ -106,6 +114,7 @@ def folder_sha256(folder: str | Path, parts: list[str]) -> str:
 
 
 # ---------------------------------------------------------------- hub access
+
 
 def hub_reachable(timeout: float = 2.0) -> bool:
     """A TCP connect to the hub endpoint within `timeout` (DNS included); False when HF_HUB_OFFLINE."""
@@ -137,8 +146,10 @@ def _cache_then_hub(load: Callable[[bool], T], source: str) -> T:
         return load(True)
     except OSError:
         if not hub_reachable():
-            raise UserError(f"model.source: {source!r} is not in the local Hugging Face cache and the hub "
-                            f"is unreachable; {LOCAL_COPY_HINT}") from None
+            raise UserError(
+                f"model.source: {source!r} is not in the local Hugging Face cache and the hub "
+                f"is unreachable; {LOCAL_COPY_HINT}"
+            ) from None
     return load(False)
 
 
@@ -152,8 +163,10 @@ def hub_commit(repo_id: str, revision: str | None) -> str | None:
 
 # ---------------------------------------------------------------- pretrained folders and hub ids
 
-def load_pretrained(source: str, kind: str, dtype: torch.dtype, variant: str | None,
-                    revision: str | None, allow_pickle: bool) -> tuple[SDComponents, dict[str, Any]]:
+
+def load_pretrained(
+    source: str, kind: str, dtype: torch.dtype, variant: str | None, revision: str | None, allow_pickle: bool
+) -> tuple[SDComponents, dict[str, Any]]:
     """Components of a diffusers-layout pipeline, and what pins its content for the identity."""
     location = str(Path(source).expanduser()) if kind == "folder" else source
 
@@ -169,13 +182,13 @@ def load_pretrained(source: str, kind: str, dtype: torch.dtype, variant: str | N
         raise UserError(f"model.source: cannot load {source!r}: {_first_line(err)}{hint}") from None
     if kind == "hub":
         return parts, {"revision": revision or "main", "commit": hub_commit(source, revision)}
-    used = ["unet", "vae", "scheduler"] + [name for slot in TEXT_SLOTS[:len(parts.text_encoders)]
-                                           for name in slot]
+    used = ["unet", "vae", "scheduler"] + [name for slot in TEXT_SLOTS[: len(parts.text_encoders)] for name in slot]
     return parts, {"sha256": folder_sha256(location, used)}
 
 
-def _load_parts(location: str, dtype: torch.dtype, variant: str | None, revision: str | None,
-                allow_pickle: bool, local_only: bool) -> SDComponents:
+def _load_parts(
+    location: str, dtype: torch.dtype, variant: str | None, revision: str | None, allow_pickle: bool, local_only: bool
+) -> SDComponents:
     from diffusers import DiffusionPipeline
 
     index = DiffusionPipeline.load_config(location, revision=revision, local_files_only=local_only)
@@ -184,8 +197,10 @@ def _load_parts(location: str, dtype: torch.dtype, variant: str | None, revision
     def component(name: str) -> Any:
         entry = index.get(name) or [None, None]
         if entry[0] is None:
-            raise UserError(f"model.source: {location} has no {name} ({index.get('_class_name')}); "
-                            "supported: Stable Diffusion 1.x/2.x and SDXL base text-to-image pipelines")
+            raise UserError(
+                f"model.source: {location} has no {name} ({index.get('_class_name')}); "
+                "supported: Stable Diffusion 1.x/2.x and SDXL base text-to-image pipelines"
+            )
         cls = component_class(location, name, entry)
         if name == "scheduler":
             return dict(cls.load_config(location, subfolder=name, **common))
@@ -199,11 +214,13 @@ def _load_parts(location: str, dtype: torch.dtype, variant: str | None, revision
     _check_unet(unet.config, location)
     slots = TEXT_SLOTS[:n_text]
     return SDComponents(
-        unet=unet, vae=component("vae"),
+        unet=unet,
+        vae=component("vae"),
         text_encoders=tuple(component(enc) for enc, _ in slots),
         tokenizers=tuple(component(tok) for _, tok in slots),
         scheduler_config=component("scheduler"),
-        force_zeros_for_empty_prompt=bool(index.get("force_zeros_for_empty_prompt", n_text == 2)))
+        force_zeros_for_empty_prompt=bool(index.get("force_zeros_for_empty_prompt", n_text == 2)),
+    )
 
 
 #: the only libraries a model folder's model_index.json may name (anything else would be imported and run)
@@ -213,23 +230,27 @@ COMPONENT_LIBRARIES = ("diffusers", "transformers")
 def component_class(location: str, name: str, entry: Any) -> Any:
     """The class a model_index.json entry [library, class] names, from diffusers or transformers only."""
     if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
-        raise UserError(f"model.source: {location}/model_index.json: {name}: expected [library, class], "
-                        f"got {str(entry)[:80]}")
+        raise UserError(
+            f"model.source: {location}/model_index.json: {name}: expected [library, class], got {str(entry)[:80]}"
+        )
     library, class_name = entry
     if library not in COMPONENT_LIBRARIES:
-        raise UserError(f"model.source: {location}/model_index.json: {name} names module {library!r}; only "
-                        f"{' and '.join(COMPONENT_LIBRARIES)} classes are loaded (a folder cannot import code)")
+        raise UserError(
+            f"model.source: {location}/model_index.json: {name} names module {library!r}; only "
+            f"{' and '.join(COMPONENT_LIBRARIES)} classes are loaded (a folder cannot import code)"
+        )
     cls = getattr(importlib.import_module(library), class_name, None)
     if cls is None or class_name.startswith("_"):
-        raise UserError(f"model.source: {location}/model_index.json: {name}: {library} has no class "
-                        f"{class_name!r}")
+        raise UserError(f"model.source: {location}/model_index.json: {name}: {library} has no class {class_name!r}")
     return cls
 
 
 def _check_unet(config: Any, where: str) -> None:
     if config.get("in_channels", 4) != 4:
-        raise UserError(f"model.source: {where} has a UNet with {config['in_channels']} input channels "
-                        "(inpainting or image-conditioned); only text-to-image models (4 channels) run here")
+        raise UserError(
+            f"model.source: {where} has a UNet with {config['in_channels']} input channels "
+            "(inpainting or image-conditioned); only text-to-image models (4 channels) run here"
+        )
 
 
 def _first_line(err: BaseException) -> str:
@@ -238,6 +259,7 @@ def _first_line(err: BaseException) -> str:
 
 
 # ---------------------------------------------------------------- single files
+
 
 def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Tensor shapes of a checkpoint (safetensors: from the header only, no weights read)."""
@@ -248,8 +270,10 @@ def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
             with safe_open(str(path), framework="pt") as f:
                 return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - not a dict
         except Exception as err:  # noqa: BLE001  # SafetensorError, OSError...: a renamed pickle, a truncated download
-            raise UserError(f"model.source: {path} is not a safetensors file ({_first_line(err)}); a renamed "
-                            ".ckpt/.pt pickle or a cut-short download?") from None
+            raise UserError(
+                f"model.source: {path} is not a safetensors file ({_first_line(err)}); a renamed "
+                ".ckpt/.pt pickle or a cut-short download?"
+            ) from None
     from diffusers.loaders.single_file_utils import load_single_file_checkpoint
 
     state = load_single_file_checkpoint(str(path), local_files_only=True)
@@ -260,18 +284,22 @@ def infer_arch(shapes: dict[str, tuple[int, ...]], where: str) -> SDArch:
     """The registered architecture whose UNet width, cross-attention width and family match the file."""
     conv_in = shapes.get(UNET_KEY + "input_blocks.0.0.weight")
     if conv_in is None:
-        raise UserError(f"model.source: {where} is not a Stable Diffusion checkpoint "
-                        f"(no {UNET_KEY}input_blocks.0.0.weight)")
+        raise UserError(
+            f"model.source: {where} is not a Stable Diffusion checkpoint (no {UNET_KEY}input_blocks.0.0.weight)"
+        )
     _check_unet({"in_channels": conv_in[1]}, where)
-    cross = next((s[-1] for k, s in sorted(shapes.items())
-                  if k.startswith(UNET_KEY) and k.endswith("attn2.to_k.weight")), None)
+    cross = next(
+        (s[-1] for k, s in sorted(shapes.items()) if k.startswith(UNET_KEY) and k.endswith("attn2.to_k.weight")), None
+    )
     is_xl = any(k.startswith("conditioner.embedders.1.") for k in shapes)
     for arch in ARCHS.values():
         unet = arch.unet
         if (arch.is_xl, unet["block_out_channels"][0], unet["cross_attention_dim"]) == (is_xl, conv_in[0], cross):
             return arch
-    raise UserError(f"model.source: {where}: unknown architecture (UNet width {conv_in[0]}, cross-attention "
-                    f"{cross}, {'SDXL' if is_xl else 'SD'} layout); known: {', '.join(ARCHS)}")
+    raise UserError(
+        f"model.source: {where}: unknown architecture (UNet width {conv_in[0]}, cross-attention "
+        f"{cross}, {'SDXL' if is_xl else 'SD'} layout); known: {', '.join(ARCHS)}"
+    )
 
 
 def load_single_file(path: str, dtype: torch.dtype, allow_pickle: bool) -> tuple[SDComponents, dict[str, Any]]:
@@ -281,19 +309,21 @@ def load_single_file(path: str, dtype: torch.dtype, allow_pickle: bool) -> tuple
 
     file = Path(path).expanduser()
     if file.suffix.lower() in PICKLE_SUFFIXES and not allow_pickle:
-        raise UserError(f"model.source: {path} is a pickle checkpoint ({file.suffix}), which can run code when "
-                        "loaded; convert it to .safetensors or set model.allow_pickle: true if you trust it")
+        raise UserError(
+            f"model.source: {path} is a pickle checkpoint ({file.suffix}), which can run code when "
+            "loaded; convert it to .safetensors or set model.allow_pickle: true if you trust it"
+        )
     arch = infer_arch(checkpoint_shapes(file), path)
     with tempfile.TemporaryDirectory(prefix="sd-config-") as config:
         write_config_folder(arch, Path(config))
         pipeline_cls = getattr(diffusers, arch.pipeline)
         try:
-            pipe = pipeline_cls.from_single_file(str(file), config=config, torch_dtype=dtype,
-                                                 local_files_only=True)
+            pipe = pipeline_cls.from_single_file(str(file), config=config, torch_dtype=dtype, local_files_only=True)
         except (OSError, ValueError, KeyError, RuntimeError) as err:
             raise UserError(f"model.source: cannot load {path} as {arch.name}: {_first_line(err)}") from None
-    encoders = tuple(getattr(pipe, enc) for enc, _ in TEXT_SLOTS[:len(arch.text_encoders)])
-    tokenizers = tuple(getattr(pipe, tok) for _, tok in TEXT_SLOTS[:len(arch.text_encoders)])
-    parts = SDComponents(pipe.unet, pipe.vae, encoders, tokenizers, dict(pipe.scheduler.config),
-                         force_zeros_for_empty_prompt=arch.is_xl)
+    encoders = tuple(getattr(pipe, enc) for enc, _ in TEXT_SLOTS[: len(arch.text_encoders)])
+    tokenizers = tuple(getattr(pipe, tok) for _, tok in TEXT_SLOTS[: len(arch.text_encoders)])
+    parts = SDComponents(
+        pipe.unet, pipe.vae, encoders, tokenizers, dict(pipe.scheduler.config), force_zeros_for_empty_prompt=arch.is_xl
+    )
     return parts, {"sha256": file_sha256(file), "arch": arch.name}

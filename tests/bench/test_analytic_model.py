@@ -1,5 +1,6 @@
 """The analytic model: exact posterior against brute force, k-diffusion round trip, batch invariance,
 prompt parsing and rendering."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,18 +25,20 @@ def kd_abar(t: float, alphas_cumprod: torch.Tensor) -> float:
 
     schedule = DiscreteSchedule(((1 - alphas_cumprod) / alphas_cumprod) ** 0.5, quantize=False)
     sigma = float(schedule.t_to_sigma(torch.tensor([t], dtype=torch.float64))[0])
-    return 1.0 / (1.0 + sigma ** 2)
+    return 1.0 / (1.0 + sigma**2)
 
 
-def brute_posterior_mean(x_t: torch.Tensor, abar: float, means: torch.Tensor, log_w: torch.Tensor,
-                         std: float) -> torch.Tensor:
+def brute_posterior_mean(
+    x_t: torch.Tensor, abar: float, means: torch.Tensor, log_w: torch.Tensor, std: float
+) -> torch.Tensor:
     """E[x0|x_t] from the full joint Gaussian of (x0, x_t) per component, then Bayes over components."""
     d = means.shape[1]
     eye = torch.eye(d, dtype=torch.float64)
     # (x0, x_t) = L (x0, e), x0 ~ N(mu, s^2 I), e ~ N(0, I)
-    lin = torch.cat([torch.cat([eye, torch.zeros_like(eye)], 1),
-                     torch.cat([math.sqrt(abar) * eye, math.sqrt(1 - abar) * eye], 1)])
-    cov = lin @ torch.block_diag(std ** 2 * eye, eye) @ lin.T
+    lin = torch.cat(
+        [torch.cat([eye, torch.zeros_like(eye)], 1), torch.cat([math.sqrt(abar) * eye, math.sqrt(1 - abar) * eye], 1)]
+    )
+    cov = lin @ torch.block_diag(std**2 * eye, eye) @ lin.T
     s12, s22 = cov[:d, d:], cov[d:, d:]
     mean_t = (torch.cat([means, torch.zeros_like(means)], 1) @ lin.T)[:, d:]  # [K, D], every component
     log_post = log_w + MultivariateNormal(mean_t, covariance_matrix=s22).log_prob(x_t)
@@ -47,8 +50,7 @@ def brute_posterior_mean(x_t: torch.Tensor, abar: float, means: torch.Tensor, lo
 def test_implements_protocol_and_identity():
     model = AnalyticModel()
     assert isinstance(model, DiffusionModel)
-    assert model.identity() == {"kind": "analytic", "version": 1, "components": 4, "std": 0.1,
-                                "dtype": "float32"}
+    assert model.identity() == {"kind": "analytic", "version": 1, "components": 4, "std": 0.1, "dtype": "float32"}
     assert AnalyticModel(3, 0.2, torch.float64).identity()["dtype"] == "float64"
     assert model.latent_shape(48, 64) == (3, 48, 64)
 
@@ -56,8 +58,9 @@ def test_implements_protocol_and_identity():
 def test_alphas_cumprod_match_diffusers_scaled_linear():
     from diffusers import DDPMScheduler
 
-    ref = DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
-                        beta_schedule="scaled_linear").alphas_cumprod.double()
+    ref = DDPMScheduler(
+        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"
+    ).alphas_cumprod.double()
     model = AnalyticModel()
     assert model.alphas_cumprod.dtype == torch.float64 and model.alphas_cumprod.shape == (1000,)
     torch.testing.assert_close(model.alphas_cumprod, ref, rtol=1e-5, atol=1e-6)
@@ -100,8 +103,9 @@ def test_model_eps_matches_brute_force(t, prompt):
     x_t = x_t.reshape(3, 3, 2, 2)
     eps = model.eps(x_t, torch.full((3,), t, dtype=torch.float64), model.encode([prompt] * 3))
     x0_hat = (x_t - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
-    want = torch.stack([brute_posterior_mean(x, abar, mixture.means, mixture.log_weights, 0.3)
-                        for x in x_t.reshape(3, 12)])
+    want = torch.stack(
+        [brute_posterior_mean(x, abar, mixture.means, mixture.log_weights, 0.3) for x in x_t.reshape(3, 12)]
+    )
     torch.testing.assert_close(x0_hat.reshape(3, 12), want, rtol=1e-8, atol=1e-9)
 
 
@@ -126,10 +130,10 @@ def test_kdiffusion_denoiser_returns_posterior_mean(sigma):
     x = (x0 + sigma * torch.randn(x0.shape, generator=gen, dtype=torch.float64)).reshape(3, 3, 8, 8)
     sigmas = torch.full((3,), sigma, dtype=torch.float64)
     denoised = denoiser(x, sigmas, cond=model.encode(prompts))
-    abar = 1.0 / (1.0 + sigma ** 2)
+    abar = 1.0 / (1.0 + sigma**2)
     for i, p in enumerate(prompts):
-        want = posterior_mean(x[i:i + 1] * math.sqrt(abar), abar, model.mixture_for(p, 8, 8))
-        torch.testing.assert_close(denoised[i:i + 1], want, rtol=1e-7, atol=1e-8)
+        want = posterior_mean(x[i : i + 1] * math.sqrt(abar), abar, model.mixture_for(p, 8, 8))
+        torch.testing.assert_close(denoised[i : i + 1], want, rtol=1e-7, atol=1e-8)
 
 
 def test_float32_agrees_with_float64_and_no_nan_at_the_ends():
@@ -165,8 +169,8 @@ def test_batch_invariance_is_bit_exact(dtype, size):
     t = torch.tensor([0.0, 999.0, 500.5, 12.25, 300.0, 300.0, 871.0, 64.0], dtype=torch.float64)
     batch = model.eps(x, t, model.encode(prompts))
     for i in range(8):
-        alone = model.eps(x[i:i + 1].clone(), t[i:i + 1], model.encode(prompts[i:i + 1]))
-        assert torch.equal(batch[i:i + 1], alone), f"row {i} differs alone"
+        alone = model.eps(x[i : i + 1].clone(), t[i : i + 1], model.encode(prompts[i : i + 1]))
+        assert torch.equal(batch[i : i + 1], alone), f"row {i} differs alone"
     order = [7, 3, 1, 0, 6, 5, 2, 4]
     shuffled = model.eps(x[order], t[order], model.encode([prompts[i] for i in order]))
     assert torch.equal(shuffled, batch[order])
@@ -178,8 +182,7 @@ def test_concat_cond_stacks_uncond_then_cond_rows():
     cond = model.encode(["a red circle", "a cat"])
     both = model.concat_cond(uncond, cond)
     assert isinstance(both, AnalyticCond) and len(both) == 4
-    assert both.rows == (None, ShapeConcept("black", "square"), ShapeConcept("red", "circle"),
-                         parse_prompt("a cat"))
+    assert both.rows == (None, ShapeConcept("black", "square"), ShapeConcept("red", "circle"), parse_prompt("a cat"))
     x = torch.randn(2, 3, 8, 8)
     t = torch.tensor([400.0, 400.0])
     pair = model.eps(torch.cat([x, x]), torch.cat([t, t]), both)
@@ -203,29 +206,34 @@ def test_encode_rows_and_errors():
         model.eps(torch.zeros(1, 4, 4, 4), torch.zeros(1), model.encode(["red"]))
 
 
-@pytest.mark.parametrize("kwargs", [{"components": 0}, {"components": 2.5}, {"std": 0.0},
-                                    {"std": float("nan")}, {"dtype": torch.int64}])
+@pytest.mark.parametrize(
+    "kwargs", [{"components": 0}, {"components": 2.5}, {"std": 0.0}, {"std": float("nan")}, {"dtype": torch.int64}]
+)
 def test_bad_parameters_are_user_errors(kwargs):
     with pytest.raises(UserError, match="analytic model"):
         AnalyticModel(**kwargs)
 
 
-@pytest.mark.parametrize("prompt, want", [
-    ("a red circle", ShapeConcept("red", "circle", "grey")),
-    ("a blue square on yellow", ShapeConcept("blue", "square", "yellow")),
-    ("red", ShapeConcept("red", "circle", "grey")),
-    ("circle", ShapeConcept("white", "circle", "grey")),
-    ("Triangle, magenta", ShapeConcept("magenta", "triangle", "grey")),
-    ("an orange diamond on the gray background", ShapeConcept("orange", "diamond", "grey")),
-    ("a cyan ring on black", ShapeConcept("cyan", "ring", "black")),
-    ("green cross on white", ShapeConcept("green", "cross", "white")),
-])
+@pytest.mark.parametrize(
+    "prompt, want",
+    [
+        ("a red circle", ShapeConcept("red", "circle", "grey")),
+        ("a blue square on yellow", ShapeConcept("blue", "square", "yellow")),
+        ("red", ShapeConcept("red", "circle", "grey")),
+        ("circle", ShapeConcept("white", "circle", "grey")),
+        ("Triangle, magenta", ShapeConcept("magenta", "triangle", "grey")),
+        ("an orange diamond on the gray background", ShapeConcept("orange", "diamond", "grey")),
+        ("a cyan ring on black", ShapeConcept("cyan", "ring", "black")),
+        ("green cross on white", ShapeConcept("green", "cross", "white")),
+    ],
+)
 def test_parse_vocabulary_prompts(prompt, want):
     assert parse_prompt(prompt) == want
 
 
-@pytest.mark.parametrize("prompt", ["a photo of a cat", "red blue circle", "a red car", "circle on",
-                                    "a circle on a square", "the"])
+@pytest.mark.parametrize(
+    "prompt", ["a photo of a cat", "red blue circle", "a red car", "circle on", "a circle on a square", "the"]
+)
 def test_unknown_prompts_are_patterns(prompt):
     concept = parse_prompt(prompt)
     assert isinstance(concept, PatternConcept)
@@ -254,8 +262,14 @@ def test_unknown_prompt_is_deterministic_across_processes():
     here = hashlib.sha256(render(parse_prompt("a purple elephant in space"), 16, 24, 4).tobytes()).hexdigest()
     for salt in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": salt}
-        out = subprocess.run([sys.executable, "-c", _HASH_SCRIPT], capture_output=True, text=True, env=env,
-                             check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        out = subprocess.run(
+            [sys.executable, "-c", _HASH_SCRIPT],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        )
         assert out.stdout.strip() == here
 
 
@@ -310,13 +324,12 @@ def test_concept_posterior_matches_brute_force_with_overlap():
     for prompt in ("a red circle", "a cat"):
         mine = parse_prompt(prompt)
         concepts = list(vocabulary()) + ([] if mine in vocabulary() else [mine])
-        eye = torch.eye(12, dtype=torch.float64) * 1.5 ** 2
+        eye = torch.eye(12, dtype=torch.float64) * 1.5**2
         weights = torch.tensor([2 / 3, 1 / 3], dtype=torch.float64)
         dens = []
         for c in concepts:
             means = torch.from_numpy(render(c, 2, 2, 2)).reshape(2, 12)
-            dens.append(sum(w * MultivariateNormal(mu, eye).log_prob(x0).exp()
-                            for w, mu in zip(weights, means)))
+            dens.append(sum(w * MultivariateNormal(mu, eye).log_prob(x0).exp() for w, mu in zip(weights, means)))
         dens = torch.stack(dens)
         want = dens[concepts.index(mine)] / dens.sum(0)
         got = model.concept_posterior(x0, prompt, 2, 2)

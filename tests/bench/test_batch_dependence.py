@@ -5,6 +5,7 @@ encoder's kernels round differently with the batch size (about 1e-6), so a Stabl
 batch of 4 may differ from the same cell made alone by a pixel level here and there. Measured on the tiny
 random SD with `pytest -m slow tests/test_batch_dependence.py -s` (the line it prints).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,18 @@ SEEDS = [1, 2, 3, 4]
 def images(tmp_path, model, batch_size: int) -> dict[str, np.ndarray]:
     out = tmp_path / f"run{batch_size}"
     size = [16, 16] if model == "analytic" else [64, 64]
-    config = {"name": "batch", "model": model, "prompts": ["a photo of a cat"], "seeds": SEEDS, "steps": [4],
-              "size": size, "samplers": SAMPLERS, "batch_size": batch_size, "metrics": [], "output": str(out)}
+    config = {
+        "name": "batch",
+        "model": model,
+        "prompts": ["a photo of a cat"],
+        "seeds": SEEDS,
+        "steps": [4],
+        "size": size,
+        "samplers": SAMPLERS,
+        "batch_size": batch_size,
+        "metrics": [],
+        "output": str(out),
+    }
     path = tmp_path / f"b{batch_size}.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["run", str(path), "--no-progress", "--no-report"]) == 0
@@ -47,8 +58,9 @@ def test_the_analytic_model_never_depends_on_the_batch(tmp_path):
 
 @pytest.mark.slow
 def test_a_unet_image_depends_on_its_batch_by_at_most_a_pixel_level_or_two(tmp_path):
-    changed, total, worst = batch_difference(tmp_path, {"arch": "tiny", "weights": "random", "seed": 0,
-                                                        "device": "cpu"})
+    changed, total, worst = batch_difference(
+        tmp_path, {"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"}
+    )
     print(f"\ntiny random SD, batch_size 1 vs 4: {changed} of {total} images change, by at most {worst} level(s)")
     assert total == len(SAMPLERS) * len(SEEDS)
     assert worst <= 2  # rounding in the UNet, not a different image

@@ -3,6 +3,7 @@
 Each test copies the run directory and changes values in the copy's real SQLite store (or in a copy of
 its baseline file), then runs the commands through `bench.cli.main` and reads the exit status and files.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,8 +102,7 @@ def test_time_beyond_noise_fails_and_within_noise_passes(pair, tmp_path, capsys)
     base2 = tmp_path / "steady.json"
     assert main(["baseline", str(run), "-o", str(base2)]) == 0
     first = cells(run)[0]
-    workload = [r["cell_id"] for r in cells(run)
-                if (r["sampler"], r["steps"]) == (first["sampler"], first["steps"])]
+    workload = [r["cell_id"] for r in cells(run) if (r["sampler"], r["steps"]) == (first["sampler"], first["steps"])]
     assert len(workload) == 2  # its two seeds: the same work, two batches
 
     def slow(repeats):
@@ -202,11 +202,14 @@ def test_junit_parses_and_names_the_failing_cells(pair, tmp_path):
     assert text.startswith("### :x:") and "RuntimeError: boom" in text and row["cell_id"] in text
 
 
-@pytest.mark.parametrize("content, message", [
-    ({"format": "samplerbench-baseline", "version": 99, "cells": {}}, "format version 99"),
-    ({"cells": {}}, "not a samplerbench baseline"),
-    ("{not json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"format": "samplerbench-baseline", "version": 99, "cells": {}}, "format version 99"),
+        ({"cells": {}}, "not a samplerbench baseline"),
+        ("{not json", "not valid JSON"),
+    ],
+)
 def test_unusable_baseline_exits_2(pair, tmp_path, capsys, content, message):
     _, run = pair
     bad = tmp_path / "bad.json"

@@ -5,6 +5,7 @@ that Euler's noise prediction is scaled by 1.01 (every other sampler untouched),
 analytic model go through the whole CLI. Also: the benchmark's `check:` section reaches the run's meta,
 and the committed CI benchmark and baseline agree.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """bench.check pieces on their own: the rank test against brute force, tolerances, the gate's layers,
 the per-cell checks' directions, environment softening, markdown escaping."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,7 +27,7 @@ def brute_p(current: list[float], baseline: list[float]) -> float:
         return first + (ordered.count(v) + 1) / 2
 
     ranks = [rank(v) for v in pooled]
-    observed = sum(ranks[:len(current)])
+    observed = sum(ranks[: len(current)])
     splits = list(itertools.combinations(range(len(pooled)), len(current)))
     return sum(sum(ranks[i] for i in s) >= observed - 1e-9 for s in splits) / len(splits)
 
@@ -92,18 +93,28 @@ def test_section_flattens_and_nests_back():
     assert nest(flat) == {"time": "off", "quality": {"default": "5%", "ode_error": "0.01"}, "strict": True}
 
 
-@pytest.mark.parametrize("section, where", [({"tme": "5%"}, "tme: unknown key 'tme'. Did you mean 'time'"),
-                                            ({"quality": {"ode_eror": "5%"}}, "quality.ode_eror: unknown"),
-                                            ({"strict": "yes"}, "strict: expected true or false"),
-                                            ({"alpha": 0.7}, "alpha: must be a number between 0 and 0.5")])
+@pytest.mark.parametrize(
+    "section, where",
+    [
+        ({"tme": "5%"}, "tme: unknown key 'tme'. Did you mean 'time'"),
+        ({"quality": {"ode_eror": "5%"}}, "quality.ode_eror: unknown"),
+        ({"strict": "yes"}, "strict: expected true or false"),
+        ({"alpha": 0.7}, "alpha: must be a number between 0 and 0.5"),
+    ],
+)
 def test_section_errors_are_located(section, where):
     with pytest.raises(UserError, match=where.replace(".", r"\.").replace("(", r"\(")):
         parse_section(section, _fail)
 
 
 def test_gate_layers_highest_first_with_sources():
-    gate = build_gate([("cli", {"time": "20%"}), ("yaml", {"time": "5%", "drift": "0.01"}),
-                       ("baseline", {"drift": "1", "memory": "off"})])
+    gate = build_gate(
+        [
+            ("cli", {"time": "20%"}),
+            ("yaml", {"time": "5%", "drift": "0.01"}),
+            ("baseline", {"drift": "1", "memory": "off"}),
+        ]
+    )
     assert gate.time.limit(1.0) == pytest.approx(0.2) and gate.sources["time"] == "cli"
     assert gate.drift.limit(1.0) == pytest.approx(0.01) and gate.sources["drift"] == "yaml"
     assert gate.memory is None and gate.sources["memory"] == "baseline"
@@ -111,12 +122,25 @@ def test_gate_layers_highest_first_with_sources():
 
 
 def _cell(cid="c1", steps=10, seed=1, prompt="a red circle", **changes) -> CellRecord:
-    values = dict(cell_id=cid, params={"sampler": "Euler", "sampler_id": "k:euler/normal", "steps": steps,
-                                       "seed": seed, "prompt": prompt, "stochastic": False},
-                  status="ok", nfe=10, batch_size=2, sample_s_repeats=(1.0, 1.01, 0.99, 1.02, 0.98),
-                  peak_mem_bytes=1000, peak_mem_kind="cuda_max_allocated",
-                  metrics={"ode_error": 0.1, "alignment": 0.8, "fidelity": 1.2},
-                  fingerprint=(0.5, -0.5, 0.25, 0.0))
+    values = dict(
+        cell_id=cid,
+        params={
+            "sampler": "Euler",
+            "sampler_id": "k:euler/normal",
+            "steps": steps,
+            "seed": seed,
+            "prompt": prompt,
+            "stochastic": False,
+        },
+        status="ok",
+        nfe=10,
+        batch_size=2,
+        sample_s_repeats=(1.0, 1.01, 0.99, 1.02, 0.98),
+        peak_mem_bytes=1000,
+        peak_mem_kind="cuda_max_allocated",
+        metrics={"ode_error": 0.1, "alignment": 0.8, "fidelity": 1.2},
+        fingerprint=(0.5, -0.5, 0.25, 0.0),
+    )
     values.update(changes)
     return CellRecord(**values)
 
@@ -131,14 +155,17 @@ def _kinds(base, cur, env_b=None, env_c=None, **gate):
     return {(f.check, f.kind) for f in report.findings}, report
 
 
-@pytest.mark.parametrize("metrics, expected", [
-    ({"ode_error": 0.2}, ("quality:ode_error", "regression")),      # lower is better: up is worse
-    ({"ode_error": 0.05}, ("quality:ode_error", "improvement")),
-    ({"alignment": 0.6}, ("quality:alignment", "regression")),      # higher is better: down is worse
-    ({"alignment": 0.95}, ("quality:alignment", "improvement")),
-    ({"fidelity": 0.7}, ("quality:fidelity", "regression")),        # closest to one: 0.7 is further
-    ({"fidelity": 1.0}, ("quality:fidelity", "improvement")),
-])
+@pytest.mark.parametrize(
+    "metrics, expected",
+    [
+        ({"ode_error": 0.2}, ("quality:ode_error", "regression")),  # lower is better: up is worse
+        ({"ode_error": 0.05}, ("quality:ode_error", "improvement")),
+        ({"alignment": 0.6}, ("quality:alignment", "regression")),  # higher is better: down is worse
+        ({"alignment": 0.95}, ("quality:alignment", "improvement")),
+        ({"fidelity": 0.7}, ("quality:fidelity", "regression")),  # closest to one: 0.7 is further
+        ({"fidelity": 1.0}, ("quality:fidelity", "improvement")),
+    ],
+)
 def test_quality_is_direction_aware(metrics, expected):
     base = _cell()
     found, _ = _kinds([base], [_cell(metrics={**base.metrics, **metrics})])
@@ -154,11 +181,20 @@ def test_per_metric_tolerance_overrides_the_default():
 
 def test_nfe_drift_memory_status_missing_new():
     base = [_cell("a"), _cell("b"), _cell("c"), _cell("d")]
-    cur = [_cell("a", nfe=12), _cell("b", fingerprint=(0.5, -0.5, 0.25, 0.01)),
-           _cell("c", peak_mem_bytes=1200, status="failed", error="OOM"), _cell("e")]
+    cur = [
+        _cell("a", nfe=12),
+        _cell("b", fingerprint=(0.5, -0.5, 0.25, 0.01)),
+        _cell("c", peak_mem_bytes=1200, status="failed", error="OOM"),
+        _cell("e"),
+    ]
     found, report = _kinds(base, cur)
-    assert found == {("nfe", "regression"), ("drift", "regression"), ("status", "regression"),
-                     ("cell", "missing"), ("cell", "new")}
+    assert found == {
+        ("nfe", "regression"),
+        ("drift", "regression"),
+        ("status", "regression"),
+        ("cell", "missing"),
+        ("cell", "new"),
+    }
     assert report.exit_code == 1 and report.compared == 3
 
 
@@ -187,14 +223,26 @@ def _times(factor: float) -> tuple[float, ...]:
 
 def test_time_pools_replicate_batches_so_one_noisy_batch_is_not_a_regression():
     """Cells differing only by prompt or seed do the same work: their batches together show the noise."""
-    base = [_cell(f"c{i}", seed=i % 2, prompt=f"p{i // 2}", sample_s_repeats=_times(1 + i / 100))
-            for i in range(4)]
-    one_batch_slow = [_cell(c.cell_id, seed=c.params["seed"], prompt=c.params["prompt"],
-                            sample_s_repeats=_times(2.0) if c.cell_id == "c0" else c.sample_s_repeats)
-                      for c in base]
+    base = [_cell(f"c{i}", seed=i % 2, prompt=f"p{i // 2}", sample_s_repeats=_times(1 + i / 100)) for i in range(4)]
+    one_batch_slow = [
+        _cell(
+            c.cell_id,
+            seed=c.params["seed"],
+            prompt=c.params["prompt"],
+            sample_s_repeats=_times(2.0) if c.cell_id == "c0" else c.sample_s_repeats,
+        )
+        for c in base
+    ]
     assert _kinds(base, one_batch_slow)[0] == set()  # median unchanged: not even a warning
-    all_slow = [_cell(c.cell_id, seed=c.params["seed"], prompt=c.params["prompt"],
-                      sample_s_repeats=tuple(1.5 * t for t in c.sample_s_repeats)) for c in base]
+    all_slow = [
+        _cell(
+            c.cell_id,
+            seed=c.params["seed"],
+            prompt=c.params["prompt"],
+            sample_s_repeats=tuple(1.5 * t for t in c.sample_s_repeats),
+        )
+        for c in base
+    ]
     found, report = _kinds(base, all_slow)
     assert found == {("time", "regression")}
     (regression,) = report.findings
@@ -221,5 +269,5 @@ def test_process_wide_memory_is_a_warning_unless_strict():
 
 
 def test_markdown_escape_neutralises_tables_and_html():
-    text = escape('a | b <script>alert(1)</script>\n*x*')
+    text = escape("a | b <script>alert(1)</script>\n*x*")
     assert "|" not in text.replace("\\|", "") and "<" not in text.replace("\\<", "") and "\n" not in text

@@ -1,4 +1,5 @@
 """CLIP score on a tiny random open_clip model: the formula, truncation, offline weight lookup."""
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,12 @@ def test_long_prompt_is_flagged_truncated(scorer: ClipScorer, tiny: tuple) -> No
     tokenizer = tiny[2]
     # premise: "cat" is one BPE token, so n words take n + 2 slots (start and end tokens)
     assert len(tokenizer.encode(" ".join(["cat"] * 75))) == 75
-    prompts = [" ".join(f"word{i}" for i in range(100)), "a short prompt",
-               " ".join(["cat"] * 75), " ".join(["cat"] * 76)]
+    prompts = [
+        " ".join(f"word{i}" for i in range(100)),
+        "a short prompt",
+        " ".join(["cat"] * 75),
+        " ".join(["cat"] * 76),
+    ]
     result = scorer.score(images(4), prompts)
     assert result.truncated == [True, False, False, True]
 
@@ -118,21 +123,22 @@ def test_load_random_weights_by_name(tiny_name: str) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
-def test_local_weights_file_matches_in_memory_model(tiny_name: str, tiny: tuple, scorer: ClipScorer,
-                                                    tmp_path: Path, suffix: str) -> None:
+def test_local_weights_file_matches_in_memory_model(
+    tiny_name: str, tiny: tuple, scorer: ClipScorer, tmp_path: Path, suffix: str
+) -> None:
     model = tiny[0]
     path = tmp_path / f"tiny{suffix}"
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     if suffix == ".safetensors":
         from safetensors.torch import save_file
+
         save_file(state, str(path))
     else:
         torch.save(state, path)
     loaded = ClipScorer.load(tiny_name, pretrained=str(path))
     assert loaded.random_weights is False
     imgs = images(len(PROMPTS), seed=4)
-    assert loaded.score(imgs, PROMPTS).scores == pytest.approx(scorer.score(imgs, PROMPTS).scores,
-                                                               abs=1e-5)
+    assert loaded.score(imgs, PROMPTS).scores == pytest.approx(scorer.score(imgs, PROMPTS).scores, abs=1e-5)
 
 
 def test_missing_cached_weights_raise_quickly_with_fetch_command(no_cache: Path) -> None:
@@ -170,11 +176,13 @@ def _url_layout(cache: Path, file: Path) -> None:
 
 
 @pytest.mark.parametrize("layout", [_hf_layout, _url_layout])
-def test_cached_file_is_found_and_a_mismatch_is_a_user_error(layout, tiny: tuple, tmp_path: Path,
-                                                             no_cache: Path) -> None:
+def test_cached_file_is_found_and_a_mismatch_is_a_user_error(
+    layout, tiny: tuple, tmp_path: Path, no_cache: Path
+) -> None:
     """The tiny model's weights planted where the openai tag lives: found (not 'missing'), and
     rejected as weights of another architecture, which proves they were read."""
     from safetensors.torch import save_file
+
     weights = tmp_path / "tiny.safetensors"
     save_file({k: v.contiguous() for k, v in tiny[0].state_dict().items()}, str(weights))
     cache = tmp_path / "cache"

@@ -1,4 +1,5 @@
 """ComfyUI API-format workflows, validated against the built-in nodes as ComfyUI documents them."""
+
 from __future__ import annotations
 
 import json
@@ -23,19 +24,65 @@ NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "CLIPSetLastLayer": ({"clip": "CLIP", "stop_at_clip_layer": "int"}, ("CLIP",)),
     "CLIPTextEncode": ({"text": "str", "clip": "CLIP"}, ("CONDITIONING",)),
     "EmptyLatentImage": ({"width": "int", "height": "int", "batch_size": "int"}, ("LATENT",)),
-    "KSampler": ({"model": "MODEL", "seed": "int", "steps": "int", "cfg": "float", "sampler_name": "str",
-                  "scheduler": "str", "positive": "CONDITIONING", "negative": "CONDITIONING",
-                  "latent_image": "LATENT", "denoise": "float"}, ("LATENT",)),
+    "KSampler": (
+        {
+            "model": "MODEL",
+            "seed": "int",
+            "steps": "int",
+            "cfg": "float",
+            "sampler_name": "str",
+            "scheduler": "str",
+            "positive": "CONDITIONING",
+            "negative": "CONDITIONING",
+            "latent_image": "LATENT",
+            "denoise": "float",
+        },
+        ("LATENT",),
+    ),
     "VAEDecode": ({"samples": "LATENT", "vae": "VAE"}, ("IMAGE",)),
     "SaveImage": ({"images": "IMAGE", "filename_prefix": "str"}, ()),
 }
 # the KSampler menus (ComfyUI's documented sampler_name and scheduler values)
-SAMPLER_NAMES = {"euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "dpm_2",
-                 "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_sde",
-                 "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde",
-                 "dpmpp_3m_sde_gpu", "ddpm", "lcm", "ipndm", "ipndm_v", "deis", "ddim", "uni_pc", "uni_pc_bh2"}
-SCHEDULERS = {"normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta",
-              "linear_quadratic", "kl_optimal"}
+SAMPLER_NAMES = {
+    "euler",
+    "euler_cfg_pp",
+    "euler_ancestral",
+    "euler_ancestral_cfg_pp",
+    "heun",
+    "heunpp2",
+    "dpm_2",
+    "dpm_2_ancestral",
+    "lms",
+    "dpm_fast",
+    "dpm_adaptive",
+    "dpmpp_2s_ancestral",
+    "dpmpp_sde",
+    "dpmpp_sde_gpu",
+    "dpmpp_2m",
+    "dpmpp_2m_sde",
+    "dpmpp_2m_sde_gpu",
+    "dpmpp_3m_sde",
+    "dpmpp_3m_sde_gpu",
+    "ddpm",
+    "lcm",
+    "ipndm",
+    "ipndm_v",
+    "deis",
+    "ddim",
+    "uni_pc",
+    "uni_pc_bh2",
+}
+SCHEDULERS = {
+    "normal",
+    "karras",
+    "exponential",
+    "sgm_uniform",
+    "simple",
+    "ddim_uniform",
+    "beta",
+    "linear_quadratic",
+    "kl_optimal",
+}
 PY_TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float)}
 
 
@@ -56,9 +103,17 @@ def validate(graph: dict) -> None:
 
 
 def _cells(tmp_path, **overrides):
-    data = {"model": {"arch": "tiny", "weights": "random", "seed": 0}, "prompts": ['a "cat", sitting: here'],
-            "negative_prompt": "blurry", "seeds": [7], "steps": [12], "size": [64, 96], "clip_skip": [2],
-            "samplers": ["DPM++ 2M Karras", "Euler a", "DDIM", "dpmpp_sde/beta"], **overrides}
+    data = {
+        "model": {"arch": "tiny", "weights": "random", "seed": 0},
+        "prompts": ['a "cat", sitting: here'],
+        "negative_prompt": "blurry",
+        "seeds": [7],
+        "steps": [12],
+        "size": [64, 96],
+        "clip_skip": [2],
+        "samplers": ["DPM++ 2M Karras", "Euler a", "DDIM", "dpmpp_sde/beta"],
+        **overrides,
+    }
     return expand(load_config(write_config(tmp_path / "b.yaml", **data)))
 
 
@@ -90,20 +145,33 @@ def test_every_pair_is_on_the_ksampler_menus_and_every_sampler_gets_a_pair_or_a_
     assert with_pair == 11 * 8 + 2  # 11 functions on the 8 ComfyUI schedules, dpm_fast and dpm_adaptive
 
 
-@pytest.mark.parametrize("name, pair", [
-    ("DPM++ 2M Karras", ("dpmpp_2m", "karras")), ("Euler a", ("euler_ancestral", "normal")),
-    ("dpmpp_sde/beta", ("dpmpp_sde", "beta")), ("DPM2 Karras", ("dpm_2", "karras")),
-    ("dpm_fast/exponential", ("dpm_fast", "karras")), ("k:dpmpp_3m_sde/exponential", ("dpmpp_3m_sde", "exponential")),
-])
+@pytest.mark.parametrize(
+    "name, pair",
+    [
+        ("DPM++ 2M Karras", ("dpmpp_2m", "karras")),
+        ("Euler a", ("euler_ancestral", "normal")),
+        ("dpmpp_sde/beta", ("dpmpp_sde", "beta")),
+        ("DPM2 Karras", ("dpm_2", "karras")),
+        ("dpm_fast/exponential", ("dpm_fast", "karras")),
+        ("k:dpmpp_3m_sde/exponential", ("dpmpp_3m_sde", "exponential")),
+    ],
+)
 def test_comfy_pairs(name, pair):
     assert comfy_sampler(resolve(name)) == pair
 
 
-@pytest.mark.parametrize("name, why", [
-    ("DDIM", "diffusers scheduler"), ("DPM fast", "eta"), ("DPM++ 3M SDE", "discard_next_to_last_sigma"),
-    ("DPM++ 2M SDE Heun", "solver_type"), ("k:euler/normal?s_churn=1.0", "s_churn"),
-    ("DPM++ 2M Polyexponential", "no sampler"), ("k:dpm_2/karras?discard_next_to_last_sigma=false", "discard"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("DDIM", "diffusers scheduler"),
+        ("DPM fast", "eta"),
+        ("DPM++ 3M SDE", "discard_next_to_last_sigma"),
+        ("DPM++ 2M SDE Heun", "solver_type"),
+        ("k:euler/normal?s_churn=1.0", "s_churn"),
+        ("DPM++ 2M Polyexponential", "no sampler"),
+        ("k:dpm_2/karras?discard_next_to_last_sigma=false", "discard"),
+    ],
+)
 def test_samplers_comfyui_lacks_get_no_workflow_and_a_reason(name, why):
     answer = comfy_sampler(resolve(name))
     assert isinstance(answer, str) and why in answer

@@ -1,4 +1,5 @@
 """Config validation: every kind of error names the file, the key path and the line, and exits 2."""
+
 from __future__ import annotations
 
 import json
@@ -42,18 +43,21 @@ def test_good_config_parses_into_typed_values(tmp_path):
     assert config.output == tmp_path / "runs" / "t"
 
 
-@pytest.mark.parametrize("old, new, key, line, words", [
-    ("name: t", "name: t\nsamplerz: [Euler]", "samplerz", 2, ["unknown key", "samplers"]),
-    ("steps: [5, 10]", "steps: [5, ten]", "steps[1]", 5, ["expected an integer", "'ten'"]),
-    ("seeds: [1, 2]", "seeds: []", "seeds", 3, ["empty"]),
-    ("steps: [5, 10]", "steps: [5, 0]", "steps[1]", 5, [">= 1"]),
-    ('"DPM++ 2M Karras"', '"DPM++ 2M Karas"', "samplers[1]", 4, ["unknown sampler", "DPM++ 2M Karras"]),
-    ('"DPM++ 2M Karras"', '"euler/normal"', "samplers[1]", 4, ["same sampler", "k:euler/normal"]),
-    ("size: [16, 16]", "size: [16]", "size", 6, ["[width, height]"]),
-    ("seeds: [1, 2]", "seeds: [1, 1]", "seeds[1]", 3, ["duplicate"]),
-    ("prompts: [\"a red circle\"]", "prompts: \"a red circle\"", "prompts", 2, ["expected a list"]),
-    ("name: t", "name: t\nmodel: {kind: analytic, colour: red}", "model.colour", 2, ["unknown key"]),
-])
+@pytest.mark.parametrize(
+    "old, new, key, line, words",
+    [
+        ("name: t", "name: t\nsamplerz: [Euler]", "samplerz", 2, ["unknown key", "samplers"]),
+        ("steps: [5, 10]", "steps: [5, ten]", "steps[1]", 5, ["expected an integer", "'ten'"]),
+        ("seeds: [1, 2]", "seeds: []", "seeds", 3, ["empty"]),
+        ("steps: [5, 10]", "steps: [5, 0]", "steps[1]", 5, [">= 1"]),
+        ('"DPM++ 2M Karras"', '"DPM++ 2M Karas"', "samplers[1]", 4, ["unknown sampler", "DPM++ 2M Karras"]),
+        ('"DPM++ 2M Karras"', '"euler/normal"', "samplers[1]", 4, ["same sampler", "k:euler/normal"]),
+        ("size: [16, 16]", "size: [16]", "size", 6, ["[width, height]"]),
+        ("seeds: [1, 2]", "seeds: [1, 1]", "seeds[1]", 3, ["duplicate"]),
+        ('prompts: ["a red circle"]', 'prompts: "a red circle"', "prompts", 2, ["expected a list"]),
+        ("name: t", "name: t\nmodel: {kind: analytic, colour: red}", "model.colour", 2, ["unknown key"]),
+    ],
+)
 def test_each_error_names_key_line_and_what_is_allowed(tmp_path, old, new, key, line, words):
     error = error_of(tmp_path, GOOD.replace(old, new))
     message = str(error)
@@ -80,8 +84,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, capsys):
 
 def test_cli_error_has_no_traceback_in_a_real_process(tmp_path):
     path = write(tmp_path, GOOD.replace("steps: [5, 10]", "steps: [-1]"))
-    result = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(path)], capture_output=True,
-                            text=True)
+    result = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "steps[0]" in result.stderr
 

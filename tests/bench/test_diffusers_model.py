@@ -1,4 +1,5 @@
 """The diffusers SD model behind the common interface, on the tiny random architectures (CPU, offline)."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,6 +32,7 @@ def _k_schedule(alphas_cumprod: torch.Tensor):
 
 
 # ---------------------------------------------------------------- build and interface
+
 
 def test_tiny_builds_and_eps_has_the_latent_shape(tiny):
     assert isinstance(tiny, DiffusionModel)
@@ -70,8 +72,10 @@ def test_full_size_configs_have_the_published_parameter_counts(name):
     with torch.device("meta"):  # shapes only: no memory, no time
         unet = UNet2DConditionModel.from_config(strip(arch.config("unet")))
         vae = AutoencoderKL.from_config(strip(arch.config("vae")))
-        texts = [(CLIPTextModelWithProjection if i else CLIPTextModel)(CLIPTextConfig(**cfg))
-                 for i, cfg in enumerate(arch.config("text_encoders"))]
+        texts = [
+            (CLIPTextModelWithProjection if i else CLIPTextModel)(CLIPTextConfig(**cfg))
+            for i, cfg in enumerate(arch.config("text_encoders"))
+        ]
     assert (count(unet), count(vae), [count(t) for t in texts]) == PUBLISHED_SIZES[name]
 
 
@@ -92,7 +96,7 @@ def test_config_folder_is_a_loadable_diffusers_layout(name, tmp_path):
 
 
 def test_alphas_cumprod_is_sd_scaled_linear(tiny):
-    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+    betas = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
     expected = torch.cumprod(1 - betas, 0)
     assert torch.allclose(tiny.alphas_cumprod, expected, rtol=0, atol=1e-15)
     from diffusers import DDPMScheduler
@@ -113,16 +117,19 @@ def test_sizes_not_multiple_of_8_are_user_errors(tiny, size):
         tiny.latent_shape(*size)
 
 
-@pytest.mark.parametrize("spec, match", [
-    ({"arch": "tiny"}, "weights: random"),
-    ({"arch": "sd3", "weights": "random"}, "known: sd15"),
-    ({"arch": "tiny", "weights": "random", "dtyp": "float16"}, "unknown key"),
-    ({"arch": "tiny", "source": "a/b", "weights": "random"}, "exactly one"),
-    ({"source": "a/b", "weights": "random"}, "random weights need arch"),
-    ({"arch": "tiny", "weights": "random", "dtype": "int8"}, "allowed: float32"),
-    ({"arch": "tiny", "weights": "random", "device": "tpu:x"}, "not a torch device"),
-    ({"arch": "tiny", "weights": "random", "prediction_type": "flow"}, "supported: epsilon"),
-])
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ({"arch": "tiny"}, "weights: random"),
+        ({"arch": "sd3", "weights": "random"}, "known: sd15"),
+        ({"arch": "tiny", "weights": "random", "dtyp": "float16"}, "unknown key"),
+        ({"arch": "tiny", "source": "a/b", "weights": "random"}, "exactly one"),
+        ({"source": "a/b", "weights": "random"}, "random weights need arch"),
+        ({"arch": "tiny", "weights": "random", "dtype": "int8"}, "allowed: float32"),
+        ({"arch": "tiny", "weights": "random", "device": "tpu:x"}, "not a torch device"),
+        ({"arch": "tiny", "weights": "random", "prediction_type": "flow"}, "supported: epsilon"),
+    ],
+)
 def test_bad_specs_are_one_line_user_errors(spec, match):
     with pytest.raises(UserError, match=match) as err:
         load_diffusers_model(spec)
@@ -137,6 +144,7 @@ def test_cuda_without_a_gpu_is_a_user_error():
 
 
 # ---------------------------------------------------------------- text
+
 
 def test_tokenizer_ids_equal_open_clip_except_padding(tiny):
     import open_clip
@@ -182,8 +190,9 @@ def test_tiny_xl_pooled_embeds_zero_uncond_and_time_ids(tiny_xl):
     # the time ids reach the UNet: the same latents at another claimed image size give another eps
     with torch.no_grad():
         added = {"text_embeds": cond.pooled, "time_ids": torch.tensor([[128.0, 96, 0, 0, 128, 96]] * 2)}
-        other = tiny_xl.unet(x, torch.tensor([500.0, 500.0]), encoder_hidden_states=cond.embeds,
-                             added_cond_kwargs=added).sample
+        other = tiny_xl.unet(
+            x, torch.tensor([500.0, 500.0]), encoder_hidden_states=cond.embeds, added_cond_kwargs=added
+        ).sample
     assert (other - eps).abs().max() > 1e-4
 
 
@@ -191,21 +200,27 @@ def test_tiny_xl_encode_matches_diffusers_encode_prompt(tiny_xl):
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
 
     pipe = StableDiffusionXLPipeline(
-        vae=tiny_xl.vae, text_encoder=tiny_xl.text_encoders[0], tokenizer=tiny_xl.tokenizers[0],
-        text_encoder_2=tiny_xl.text_encoders[1], tokenizer_2=tiny_xl.tokenizers[1], unet=tiny_xl.unet,
-        scheduler=EulerDiscreteScheduler.from_config(ARCHS["tiny-xl"].config("scheduler")))
+        vae=tiny_xl.vae,
+        text_encoder=tiny_xl.text_encoders[0],
+        tokenizer=tiny_xl.tokenizers[0],
+        text_encoder_2=tiny_xl.text_encoders[1],
+        tokenizer_2=tiny_xl.tokenizers[1],
+        unet=tiny_xl.unet,
+        scheduler=EulerDiscreteScheduler.from_config(ARCHS["tiny-xl"].config("scheduler")),
+    )
     for skip in (1, 2):  # WebUI clip skip N = diffusers clip_skip N - 1
-        ref = pipe.encode_prompt(PROMPT, device="cpu", num_images_per_prompt=1,
-                                 do_classifier_free_guidance=True, clip_skip=skip - 1 or None)
+        ref = pipe.encode_prompt(
+            PROMPT, device="cpu", num_images_per_prompt=1, do_classifier_free_guidance=True, clip_skip=skip - 1 or None
+        )
         cond, uncond = tiny_xl.encode([PROMPT], clip_skip=skip), tiny_xl.encode([""], clip_skip=skip)
         assert torch.allclose(cond.embeds, ref[0], atol=1e-6) and torch.allclose(cond.pooled, ref[2], atol=1e-6)
         assert torch.allclose(uncond.embeds, ref[1]) and torch.allclose(uncond.pooled, ref[3])
-    time_ids = pipe._get_add_time_ids((64, 48), (0, 0), (64, 48), dtype=torch.float32,
-                                      text_encoder_projection_dim=32)
+    time_ids = pipe._get_add_time_ids((64, 48), (0, 0), (64, 48), dtype=torch.float32, text_encoder_projection_dim=32)
     assert torch.equal(tiny_xl._time_ids(torch.Size([8, 6]), 1), time_ids)
 
 
 # ---------------------------------------------------------------- CFG batching and schedules
+
 
 @pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_concat_cond_makes_cfg_one_call_equal_to_two(tiny):
@@ -221,17 +236,19 @@ def test_abar_at_fractional_t_matches_k_diffusion(tiny):
     schedule = _k_schedule(tiny.alphas_cumprod)
     t = torch.tensor([0.0, 0.25, 17.5, 498.9, 999.0], dtype=torch.float64)
     sigma = schedule.t_to_sigma(t)
-    assert torch.allclose(abar_at(log_sigmas(tiny.alphas_cumprod), t), 1 / (1 + sigma ** 2), rtol=1e-12)
+    assert torch.allclose(abar_at(log_sigmas(tiny.alphas_cumprod), t), 1 / (1 + sigma**2), rtol=1e-12)
 
 
 def test_v_prediction_recovers_eps_on_a_constructed_case():
     abar_table = alphas_cumprod_from_config(ARCHS["sd21"].scheduler)
     t = torch.tensor([3.5, 250.25, 998.75], dtype=torch.float64)
     sigma = _k_schedule(abar_table).t_to_sigma(t)
-    abar = (1 / (1 + sigma ** 2)).view(-1, 1, 1, 1)
+    abar = (1 / (1 + sigma**2)).view(-1, 1, 1, 1)
     gen = torch.Generator().manual_seed(0)
-    x0, eps = torch.randn(3, 4, 8, 8, generator=gen, dtype=torch.float64), torch.randn(3, 4, 8, 8, generator=gen,
-                                                                                           dtype=torch.float64)
+    x0, eps = (
+        torch.randn(3, 4, 8, 8, generator=gen, dtype=torch.float64),
+        torch.randn(3, 4, 8, 8, generator=gen, dtype=torch.float64),
+    )
     x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
     v = abar.sqrt() * eps - (1 - abar).sqrt() * x0  # Salimans & Ho 2022
     got = to_eps("v_prediction", v, x_t, abar_at(log_sigmas(abar_table), t))
@@ -247,7 +264,7 @@ def test_v_prediction_model_converts_its_unet_output(tiny):
     with torch.no_grad():
         v = v_model.unet(x, t, encoder_hidden_states=cond.embeds).sample
     sigma = _k_schedule(v_model.alphas_cumprod).t_to_sigma(t.double())
-    abar = (1 / (1 + sigma ** 2)).float().view(-1, 1, 1, 1)
+    abar = (1 / (1 + sigma**2)).float().view(-1, 1, 1, 1)
     assert torch.allclose(v_model.eps(x, t, cond), abar.sqrt() * v + (1 - abar).sqrt() * x, atol=1e-5)
 
 
@@ -257,6 +274,7 @@ def test_sd21_arch_is_v_prediction_and_sd15_eps():
 
 
 # ---------------------------------------------------------------- driven by k-diffusion
+
 
 class _CFG(torch.nn.Module):
     """What the runner does: one eps call on [uncond; cond] and the guidance mix."""

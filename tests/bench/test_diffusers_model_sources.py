@@ -1,4 +1,5 @@
 """Loading SD weights: single checkpoint files, diffusers folders, hub ids (offline), hashes, refusals."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,17 +36,28 @@ def tiny_parts() -> SDComponents:
 # The inverse of diffusers' convert_ldm_*_checkpoint for SD 1.x key names (CompVis/stable-diffusion
 # layout: input_blocks / middle_block / output_blocks, first_stage_model, cond_stage_model.transformer).
 
-_RESNET = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
-           ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection")]
-_UNET_FIXED = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-               "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+_RESNET = [
+    ("norm1", "in_layers.0"),
+    ("conv1", "in_layers.2"),
+    ("norm2", "out_layers.0"),
+    ("conv2", "out_layers.3"),
+    ("time_emb_proj", "emb_layers.1"),
+    ("conv_shortcut", "skip_connection"),
+]
+_UNET_FIXED = {
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "conv_in": "input_blocks.0.0",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+}
 _VAE_ATTN = [("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out")]
 
 
 def _rename(rest: str, table: list[tuple[str, str]]) -> str:
     for new, old in table:
         if rest.startswith(new + "."):
-            return old + rest[len(new):]
+            return old + rest[len(new) :]
     return rest
 
 
@@ -60,8 +72,11 @@ def _ldm_unet_key(key: str, layers: int, attn_up: list[bool]) -> str:
     if m := re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", key):
         return f"input_blocks.{(int(m[1]) + 1) * (layers + 1)}.0.op.{m[2]}"
     if m := re.match(r"mid_block\.(resnets|attentions)\.(\d+)\.(.*)", key):
-        return f"middle_block.1.{m[3]}" if m[1] == "attentions" else \
-            f"middle_block.{2 * int(m[2])}.{_rename(m[3], _RESNET)}"
+        return (
+            f"middle_block.1.{m[3]}"
+            if m[1] == "attentions"
+            else f"middle_block.{2 * int(m[2])}.{_rename(m[3], _RESNET)}"
+        )
     if m := re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key):
         n = int(m[1]) * (layers + 1) + int(m[3])
         part = f"0.{_rename(m[4], _RESNET)}" if m[2] == "resnets" else f"1.{m[4]}"
@@ -94,8 +109,10 @@ def ldm_state_dict(parts: SDComponents) -> dict[str, torch.Tensor]:
     """A tiny SD 1.x pipeline as one original-layout state dict (what A1111 / ComfyUI checkpoints hold)."""
     unet, vae = parts.unet, parts.vae
     attn_up = ["CrossAttn" in kind for kind in unet.config.up_block_types]
-    out = {"model.diffusion_model." + _ldm_unet_key(k, unet.config.layers_per_block, attn_up): v
-           for k, v in unet.state_dict().items()}
+    out = {
+        "model.diffusion_model." + _ldm_unet_key(k, unet.config.layers_per_block, attn_up): v
+        for k, v in unet.state_dict().items()
+    }
     for k, v in vae.state_dict().items():
         k, v = _ldm_vae_item(k, v, len(vae.config.up_block_types))
         out["first_stage_model." + k] = v
@@ -120,6 +137,7 @@ def test_the_ldm_export_inverts_diffusers_conversion(tiny_parts):
 
 
 # ---------------------------------------------------------------- single files
+
 
 @pytest.fixture(scope="module")
 def tiny_file(tiny_parts, tmp_path_factory) -> Path:
@@ -194,13 +212,20 @@ def test_missing_files_and_odd_sources_are_user_errors(tmp_path):
 
 # ---------------------------------------------------------------- folders and the hub
 
+
 def _save_tiny_pipeline(parts: SDComponents, folder: Path, safe: bool = True) -> Path:
     from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
 
     pipe = StableDiffusionPipeline(
-        vae=parts.vae, text_encoder=parts.text_encoders[0], tokenizer=parts.tokenizers[0], unet=parts.unet,
+        vae=parts.vae,
+        text_encoder=parts.text_encoders[0],
+        tokenizer=parts.tokenizers[0],
+        unet=parts.unet,
         scheduler=EulerDiscreteScheduler.from_config(ARCHS["tiny"].config("scheduler")),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(folder, safe_serialization=safe)
     return folder
 

@@ -1,5 +1,6 @@
 """The executor seam without Ray: settings and their precedence, the driver's idempotent commit, the
 mixed-device warning, and the driver's view of a model (the Ray runs themselves: test_ray_executor.py)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from spine_helpers import write_config
 
 from bench.config import load_config
 from bench.errors import ConfigError
@@ -17,23 +19,29 @@ from bench.matrix import batches, expand
 from bench.runner import load_for, run_local
 from bench.session import ModelSession
 from bench.store import Store
-from spine_helpers import write_config
 
 
 def test_executor_setting_parses_short_and_long_forms(tmp_path):
     assert load_config(write_config(tmp_path / "a.yaml")).executor is None  # the local executor
     assert load_config(write_config(tmp_path / "b.yaml", executor="ray")).executor == ExecutorSettings("ray")
-    full = load_config(write_config(tmp_path / "c.yaml", executor={
-        "kind": "ray", "address": "ray://head:10001", "gpus_per_worker": 0.5, "workers": 3})).executor
+    full = load_config(
+        write_config(
+            tmp_path / "c.yaml",
+            executor={"kind": "ray", "address": "ray://head:10001", "gpus_per_worker": 0.5, "workers": 3},
+        )
+    ).executor
     assert full == ExecutorSettings("ray", "ray://head:10001", 0.5, 1.0, 3)
 
 
-@pytest.mark.parametrize("value, words", [
-    ({"kind": "dask"}, "unknown executor 'dask'"),
-    ({"kind": "ray", "gpus": 1}, "gpus"),
-    ({"kind": "ray", "gpus_per_worker": 0}, "must be > 0"),
-    ({"kind": "ray", "workers": 0}, "workers"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ({"kind": "dask"}, "unknown executor 'dask'"),
+        ({"kind": "ray", "gpus": 1}, "gpus"),
+        ({"kind": "ray", "gpus_per_worker": 0}, "must be > 0"),
+        ({"kind": "ray", "workers": 0}, "workers"),
+    ],
+)
 def test_bad_executor_setting_names_the_key(tmp_path, value, words):
     with pytest.raises(ConfigError) as info:
         load_config(write_config(tmp_path / "b.yaml", executor=value))
@@ -50,9 +58,11 @@ def test_command_line_wins_over_the_file():
 
 
 def test_help_imports_neither_torch_nor_ray():
-    code = ("import sys\nfrom bench.cli import main\nfor argv in (['--help'], ['run', '--help']):\n"
-            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
+    code = (
+        "import sys\nfrom bench.cli import main\nfor argv in (['--help'], ['run', '--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]") and "--executor" in out and "--address" in out
 
@@ -60,8 +70,9 @@ def test_help_imports_neither_torch_nor_ray():
 @pytest.mark.slow  # k-diffusion's import and a warm-up: about 10 s here
 def test_driver_commit_is_idempotent_by_cell_id(tmp_path):
     """A result that arrives twice (Ray retries are at-least-once) is written once and counted."""
-    config = load_config(write_config(tmp_path / "b.yaml", samplers=["Euler"], steps=[2], seeds=[1, 2],
-                                      metrics=["alignment"]))
+    config = load_config(
+        write_config(tmp_path / "b.yaml", samplers=["Euler"], steps=[2], seeds=[1, 2], metrics=["alignment"])
+    )
     cells = expand(config)
     model = load_for(config, config.models[0])
     session = ModelSession(model)

@@ -1,4 +1,5 @@
 """`bench export`: a cell as a ComfyUI workflow, an A1111 infotext, or a diffusers script that remakes it."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,19 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def analytic_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("analytic")
-    run(load_config(write_config(tmp / "b.yaml", prompts=['a red circle, "x": y\nNegative prompt: z'],
-                                 samplers=["DPM++ 2M Karras"], steps=[2], seeds=[4], metrics=[])), progress=False)
+    run(
+        load_config(
+            write_config(
+                tmp / "b.yaml",
+                prompts=['a red circle, "x": y\nNegative prompt: z'],
+                samplers=["DPM++ 2M Karras"],
+                steps=[2],
+                seeds=[4],
+                metrics=[],
+            )
+        ),
+        progress=False,
+    )
     return tmp / "run", bench.load_results(tmp / "run").iloc[0]
 
 
@@ -44,8 +56,9 @@ def test_a1111_export_is_the_png_infotext(analytic_run, capsys, tmp_path):
     assert out.read_text() == text
 
 
-@pytest.mark.parametrize("target, why", [("comfyui", "not a Stable Diffusion checkpoint"),
-                                         ("diffusers", "diffusers does not have")])
+@pytest.mark.parametrize(
+    "target, why", [("comfyui", "not a Stable Diffusion checkpoint"), ("diffusers", "diffusers does not have")]
+)
 def test_the_analytic_model_has_no_workflow_nor_script(analytic_run, capsys, target, why):
     run_dir, row = analytic_run
     assert main(["export", str(run_dir), row.cell_id, "--to", target]) == 2
@@ -67,10 +80,19 @@ SD_SAMPLERS = ["Euler a", "DPM++ SDE Karras", "DPM++ 2M", "DDIM", "EulerAncestra
 @pytest.fixture(scope="module")
 def sd_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sd")
-    config = {"name": "sd-tiny", "model": {"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"},
-              "prompts": ["a photo of a cat"], "negative_prompt": "blurry", "seeds": [3], "steps": [3],
-              "size": [64, 64], "clip_skip": [2], "samplers": SD_SAMPLERS, "batch_size": 1,
-              "output": str(tmp / "run")}
+    config = {
+        "name": "sd-tiny",
+        "model": {"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"},
+        "prompts": ["a photo of a cat"],
+        "negative_prompt": "blurry",
+        "seeds": [3],
+        "steps": [3],
+        "size": [64, 64],
+        "clip_skip": [2],
+        "samplers": SD_SAMPLERS,
+        "batch_size": 1,
+        "output": str(tmp / "run"),
+    }
     (tmp / "sd.yaml").write_text(yaml.safe_dump(config))
     assert main(["run", str(tmp / "sd.yaml"), "--no-progress", "--no-report"]) == 0
     return tmp / "run", bench.load_results(tmp / "run").set_index("sampler")
@@ -84,8 +106,15 @@ def test_diffusers_script_remakes_the_stored_image_bit_for_bit(sd_run, sampler, 
     script = tmp_path / "remake.py"
     assert main(["export", str(run_dir), row.cell_id, "--to", "diffusers", "-o", str(script)]) == 0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # random weights come from samplerbench's builder
-    result = subprocess.run([sys.executable, str(script), str(tmp_path / "out.png")], check=False,
-                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "out.png")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     stored = np.asarray(Image.open(run_dir / row.image))
     remade = np.asarray(Image.open(tmp_path / "out.png"))

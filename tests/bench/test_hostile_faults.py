@@ -1,6 +1,7 @@
 """Faults (issue 16): a full disk, two runs on one folder, Ctrl-C, a closed pipe; plus CSV escaping and
 what the terminal says. Each ends in one line and a defined exit status, never a traceback, and leaves
 the store consistent."""
+
 from __future__ import annotations
 
 import errno
@@ -52,8 +53,12 @@ def test_disk_full_writing_a_png_is_one_line_and_the_run_resumes(tmp_path, capsy
         write_png(*args, **kwargs)
 
     monkeypatch.setattr(bench.runner, "write_png", fills_up)
-    line = assert_refused(cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"), "disk full in",
-                          str(tmp_path / "run"), "needs about")
+    line = assert_refused(
+        cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"),
+        "disk full in",
+        str(tmp_path / "run"),
+        "needs about",
+    )
     assert "run again to resume" in line
     assert len(_consistent(tmp_path / "run")) == 2
     monkeypatch.undo()
@@ -135,10 +140,13 @@ def test_a_refused_run_leaves_no_new_folder(tmp_path):
 def test_the_lock_holds_across_processes_and_names_the_holder(tiny_run, tmp_path, capsys):
     config, good = tiny_run
     run = copy_run(good, tmp_path / "run")
-    script = ("import time\nfrom bench.lock import run_lock\n"
-              f"with run_lock({str(run)!r}):\n    print('held', flush=True)\n    time.sleep(30)")
-    holder = subprocess.Popen([sys.executable, "-c", script],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    script = (
+        "import time\nfrom bench.lock import run_lock\n"
+        f"with run_lock({str(run)!r}):\n    print('held', flush=True)\n    time.sleep(30)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert_refused(cli(capsys, "run", config, "-o", run, "--no-progress"), f"pid {holder.pid}")
@@ -166,13 +174,17 @@ def test_ctrl_c_during_a_run_is_one_line_and_resumable(tmp_path, capsys, monkeyp
 
     monkeypatch.setattr(bench.runner, "run_model", interrupted)
     config = write(tmp_path / "b.yaml", TINY)
-    assert_refused(cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"), "run again to resume",
-                   code=130)
+    assert_refused(cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"), "run again to resume", code=130)
 
 
 def _cli_process(*argv: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench.cli", *argv], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", *argv],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        **kwargs,
+    )
 
 
 @pytest.mark.slow
@@ -181,8 +193,7 @@ def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, delay):
     """Any moment once samplerbench code runs; the interpreter's own start-up (`site`, its .pth files:
     about 0.1 s here, before bench/cli.py is read) is Python's and may still print its traceback."""
     config = write(tmp_path / "b.yaml", TINY)
-    process = _cli_process("run", str(config), "-o", str(tmp_path / "run"), "--no-report",
-                           stdout=subprocess.DEVNULL)
+    process = _cli_process("run", str(config), "-o", str(tmp_path / "run"), "--no-report", stdout=subprocess.DEVNULL)
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
@@ -209,9 +220,12 @@ def test_a_closed_pipe_exits_141_without_a_traceback():
 
 # --- CSV and the terminal ----------------------------------------------------------------------------
 def test_csv_cells_are_escaped_against_formulas_parquet_keeps_raw_values(tmp_path, capsys):
-    prompts = ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTab", "a red circle"]
-    config = write(tmp_path / "b.yaml", TINY.replace("[a red circle]", json.dumps(prompts))
-                   .replace("[2, 3]", "[2]").replace("[1, 2]", "[1]") + "metrics: []\n")  # timing only: fast
+    prompts = ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tTab", "a red circle"]
+    config = write(
+        tmp_path / "b.yaml",
+        TINY.replace("[a red circle]", json.dumps(prompts)).replace("[2, 3]", "[2]").replace("[1, 2]", "[1]")
+        + "metrics: []\n",
+    )  # timing only: fast
     assert cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress", "--no-report").code == 0
     csv = pd.read_csv(tmp_path / "run" / "results.csv")
     assert sorted(csv.prompt) == sorted("'" + p if p[0] in "=+-@\t" else p for p in prompts)
@@ -234,14 +248,24 @@ def test_failed_cells_are_printed_grouped_at_the_end(tmp_path, capsys):
 def test_settings_that_do_nothing_and_resume_changes_are_warned(tiny_run, tmp_path, capsys):
     config, good = tiny_run
     run = copy_run(good, tmp_path / "run")
-    changed = (config.read_text().replace("[2, 3]", "[2]").replace("batch_size: 2", "batch_size: 1")
-               .replace("[a red circle]", "[a red circle, zebra]") + "clip_skip: [1, 2]\nrepeats: 2\nmetrics: []\n")
+    changed = (
+        config.read_text()
+        .replace("[2, 3]", "[2]")
+        .replace("batch_size: 2", "batch_size: 1")
+        .replace("[a red circle]", "[a red circle, zebra]")
+        + "clip_skip: [1, 2]\nrepeats: 2\nmetrics: []\n"
+    )
     result = cli(capsys, "run", write(tmp_path / "c.yaml", changed), "-o", run, "--no-progress", "--no-report")
     warnings = [line for line in result.err.splitlines() if line.startswith("warning: ")]
     text = "\n".join(warnings)
     assert result.code == 0
-    for expected in ("clip_skip does nothing", "'zebra'", "repeats changed", "batch_size changed",
-                     "2 stored cell(s) are not in this benchmark file"):
+    for expected in (
+        "clip_skip does nothing",
+        "'zebra'",
+        "repeats changed",
+        "batch_size changed",
+        "2 stored cell(s) are not in this benchmark file",
+    ):
         assert expected in text, (expected, text)
 
 
@@ -255,10 +279,18 @@ def test_temp_names_are_unique_per_process_and_call(tmp_path):
 @pytest.mark.slow
 def test_the_analytic_default_does_not_import_diffusers_transformers_or_open_clip(tmp_path):
     config = write(tmp_path / "b.yaml", TINY)
-    code = ("import sys\nfrom bench.cli import main\n"
-            f"assert main(['run', {str(config)!r}, '-o', {str(tmp_path / 'run')!r}, '--no-progress']) == 0\n"
-            "print(sorted(m for m in ('diffusers', 'transformers', 'open_clip') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        "import sys\nfrom bench.cli import main\n"
+        f"assert main(['run', {str(config)!r}, '-o', {str(tmp_path / 'run')!r}, '--no-progress']) == 0\n"
+        "print(sorted(m for m in ('diffusers', 'transformers', 'open_clip') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

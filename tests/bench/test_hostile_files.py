@@ -1,5 +1,6 @@
 """Broken or hostile files the project reads (issue 16): stores, baselines, PNGs, checkpoints, model
 folders. Each is refused in one line (exit 2, no traceback, nothing changed) or repaired by design."""
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,12 @@ def test_a_damaged_store_is_one_line_for_every_command(tiny_run, tmp_path, capsy
     if command == "check":
         assert cli(capsys, "baseline", good, "-o", baseline).code == 0
     before = snapshot(tmp_path)
-    argv = {"report": ["report", run, "-o", tmp_path / "rep"], "check": ["check", run, "--baseline", baseline],
-            "baseline": ["baseline", run, "-o", tmp_path / "b.json"],
-            "run": ["run", config, "-o", run, "--no-progress", "--no-report"]}[command]
+    argv = {
+        "report": ["report", run, "-o", tmp_path / "rep"],
+        "check": ["check", run, "--baseline", baseline],
+        "baseline": ["baseline", run, "-o", tmp_path / "b.json"],
+        "run": ["run", config, "-o", run, "--no-progress", "--no-report"],
+    }[command]
     assert_refused(cli(capsys, *argv), "results.sqlite")
     assert snapshot(tmp_path) == before
 
@@ -176,8 +180,10 @@ def test_a_pickle_renamed_safetensors_is_one_line(tmp_path, capsys):
     import pickle
 
     checkpoint = write(tmp_path / "model.safetensors", pickle.dumps({"state_dict": {"a": 1}}))
-    config = write(tmp_path / "b.yaml", f"prompts: [a]\nseeds: [1]\nsamplers: [Euler]\nsteps: [2]\n"
-                                        f"model: {{source: {checkpoint}}}\n")
+    config = write(
+        tmp_path / "b.yaml",
+        f"prompts: [a]\nseeds: [1]\nsamplers: [Euler]\nsteps: [2]\nmodel: {{source: {checkpoint}}}\n",
+    )
     # (the runner still opens the store before it loads the model: the lead's runner rework moves that)
     assert_refused(cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"), "not a safetensors file")
 
@@ -185,14 +191,24 @@ def test_a_pickle_renamed_safetensors_is_one_line(tmp_path, capsys):
 @pytest.mark.slow
 def test_a_model_folder_naming_a_foreign_module_is_refused_unimported(tmp_path, capsys):
     folder = tmp_path / "pipe"
-    write(folder / "model_index.json", json.dumps({
-        "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.30.0",
-        "unet": ["hostile_module_never_imported", "Boom"], "vae": ["diffusers", "AutoencoderKL"],
-        "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
-        "scheduler": ["diffusers", "DDIMScheduler"]}))
+    write(
+        folder / "model_index.json",
+        json.dumps(
+            {
+                "_class_name": "StableDiffusionPipeline",
+                "_diffusers_version": "0.30.0",
+                "unet": ["hostile_module_never_imported", "Boom"],
+                "vae": ["diffusers", "AutoencoderKL"],
+                "text_encoder": ["transformers", "CLIPTextModel"],
+                "tokenizer": ["transformers", "CLIPTokenizer"],
+                "scheduler": ["diffusers", "DDIMScheduler"],
+            }
+        ),
+    )
     write(tmp_path / "hostile_module_never_imported.py", "raise SystemExit('imported!')\n")
-    config = write(tmp_path / "b.yaml", f"prompts: [a]\nseeds: [1]\nsamplers: [Euler]\nsteps: [2]\n"
-                                        f"model: {{source: {folder}}}\n")
+    config = write(
+        tmp_path / "b.yaml", f"prompts: [a]\nseeds: [1]\nsamplers: [Euler]\nsteps: [2]\nmodel: {{source: {folder}}}\n"
+    )
     import sys
 
     sys.path.insert(0, str(tmp_path))

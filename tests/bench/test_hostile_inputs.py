@@ -1,5 +1,6 @@
 """Hostile benchmark files and output paths (issue 16): each is refused in one line, exit 2, no traceback,
 nothing created or changed on disk. The CLI runs in-process (bench.cli.main)."""
+
 from __future__ import annotations
 
 import os
@@ -14,18 +15,33 @@ from bench import plan
 BAD_FILES = [
     ("latin1", TINY.encode() + b"negative_prompt: caf\xe9\n", ["bench.yaml:9", "UTF-8"]),
     ("binary", b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)), ["bench.yaml:1", "binary"]),
-    ("alias-bomb", ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        for p, c in zip("abcdefgh", "bcdefghi")) + "prompts: *i\n").encode(), ["alias", "bench.yaml:"]),
+    (
+        "alias-bomb",
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi")
+            )
+            + "prompts: *i\n"
+        ).encode(),
+        ["alias", "bench.yaml:"],
+    ),
     ("deep-lists", ("prompts: " + "[" * 20000 + "]" * 20000 + "\n").encode(), ["nested", "bench.yaml:1"]),
-    ("deep-mappings", ("".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "v: 1\n").encode(),
-     ["nested", "bench.yaml:"]),
+    (
+        "deep-mappings",
+        ("".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "v: 1\n").encode(),
+        ["nested", "bench.yaml:"],
+    ),
     ("nan-cfg", (TINY + "cfg_scale: .nan\n").encode(), ["cfg_scale", "finite", "bench.yaml:9"]),
     ("inf-cfg", (TINY + "cfg_scale: [7, .inf]\n").encode(), ["cfg_scale[1]", "finite"]),
     ("minus-inf-cfg", (TINY + "cfg_scale: -.inf\n").encode(), ["cfg_scale", "finite"]),
-    ("huge-int-cfg", (TINY + f"cfg_scale: {10 ** 400}\n").encode(), ["cfg_scale", "finite"]),
-    ("nan-std", TINY.replace("model: analytic", "model: {kind: analytic, std: .nan}").encode(),
-     ["model.std", "finite"]),
+    ("huge-int-cfg", (TINY + f"cfg_scale: {10**400}\n").encode(), ["cfg_scale", "finite"]),
+    (
+        "nan-std",
+        TINY.replace("model: analytic", "model: {kind: analytic, std: .nan}").encode(),
+        ["model.std", "finite"],
+    ),
     ("bad-syntax", (TINY + "steps: [1, 2\n").encode(), ["invalid YAML"]),
     ("a-list", b"- just\n- a list\n", ["mapping"]),
     ("empty", b"", ["mapping"]),
@@ -64,8 +80,9 @@ def test_a_missing_or_folder_config_is_one_line(tmp_path, capsys, target):
 
 def test_a_huge_matrix_is_refused_before_anything_is_allocated(tmp_path, capsys):
     seeds = list(range(400))
-    config = write(tmp_path / "bench.yaml", TINY.replace("[1, 2]", str(seeds)).replace("[2, 3]",
-                                                                                    str(list(range(1, 301)))))
+    config = write(
+        tmp_path / "bench.yaml", TINY.replace("[1, 2]", str(seeds)).replace("[2, 3]", str(list(range(1, 301))))
+    )
     before = snapshot(tmp_path)
     started = time.perf_counter()
     line = assert_refused(cli(capsys, "run", config, "-o", tmp_path / "run"), "120,000 cells", "--yes")
@@ -150,8 +167,11 @@ def test_outputs_into_a_file_or_folder_are_one_line(tiny_run, tmp_path, capsys, 
     folder = tmp_path / "folder"
     folder.mkdir()
     before, run_before = snapshot(tmp_path), snapshot(run)
-    argv = {"report": ["report", run, "-o", blocker], "schema": ["schema", "-o", folder],
-            "check": ["check", run, "--baseline", blocker]}.get(command)
+    argv = {
+        "report": ["report", run, "-o", blocker],
+        "schema": ["schema", "-o", folder],
+        "check": ["check", run, "--baseline", blocker],
+    }.get(command)
     if argv is None:  # a good check whose extra output goes into a folder: the table, then one error line
         assert cli(capsys, "baseline", run, "-o", tmp_path / "b.json").code == 0
         before = snapshot(tmp_path)

@@ -1,5 +1,6 @@
 """Real read-only folders and a real full disk (issue 16), on mounts made for the test: a read-only bind
 mount and a tiny tmpfs. Needs root and mount(8); skipped elsewhere (the in-process suites simulate both)."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,7 +16,10 @@ pytestmark = pytest.mark.slow
 
 
 def _mount(*args: str) -> bool:
-    return shutil.which("mount") is not None and subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+    return (
+        shutil.which("mount") is not None
+        and subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+    )
 
 
 @pytest.fixture()
@@ -34,8 +38,11 @@ def read_only_run(tiny_run, tmp_path, mounted) -> Path:
     run = copy_run(tiny_run[1], tmp_path / "run")
     view = tmp_path / "ro"
     view.mkdir()
-    if not (_mount("--bind", str(run), str(view)) and (mounted.append(view) or True)
-            and _mount("-o", "remount,ro,bind", str(view))):
+    if not (
+        _mount("--bind", str(run), str(view))
+        and (mounted.append(view) or True)
+        and _mount("-o", "remount,ro,bind", str(view))
+    ):
         pytest.skip("needs root and bind mounts")
     return view
 
@@ -62,10 +69,13 @@ def test_a_real_full_disk_is_one_line_and_the_store_stays_consistent(tmp_path, c
     if not _mount("-t", "tmpfs", "-o", "size=160k", "tmpfs", str(disk)):
         pytest.skip("needs root and tmpfs")
     mounted.append(disk)
-    config = write(tmp_path / "b.yaml", TINY.replace("[8, 8]", "[96, 96]").replace("[1, 2]", str(list(range(40))))
-                   + "metrics: []\n")
-    line = assert_refused(cli(capsys, "run", config, "-o", disk / "run", "--no-progress", "--no-report"),
-                          "disk full in", "needs about")
+    config = write(
+        tmp_path / "b.yaml",
+        TINY.replace("[8, 8]", "[96, 96]").replace("[1, 2]", str(list(range(40)))) + "metrics: []\n",
+    )
+    line = assert_refused(
+        cli(capsys, "run", config, "-o", disk / "run", "--no-progress", "--no-report"), "disk full in", "needs about"
+    )
     assert str(disk) in line
     moved = copy_run(disk / "run", tmp_path / "moved")  # the store is consistent: it resumes elsewhere
     done = bench.load_results(moved)

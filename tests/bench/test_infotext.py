@@ -1,4 +1,5 @@
 """A1111 infotext: our format and parser round-trip every field; a WebUI-style reader gets the same image."""
+
 from __future__ import annotations
 
 import json
@@ -23,19 +24,38 @@ HOSTILE_PROMPTS = [
     "a cat\n  Negative prompt: indented marker\nmore",
     "Negative prompt: the very first line",
     "  leading and trailing spaces  ",
-    "back\\slash \\\" and \\n literal",
+    'back\\slash \\" and \\n literal',
     "Steps: 3, Sampler: Euler, Seed: 5",
     "unicode: ☃ — 猫",
     "",
     "crlf\r\nline",
 ]
-HOSTILE_VALUES = ["C:\\models\\sd 1.5\\v1-5.safetensors", 'has "quotes"', "a, b", "x: y", "  padded ", "",
-                  "multi\nline", "plain", '"starts and ends with quotes"', "\\\\server\\share\\m.ckpt"]
+HOSTILE_VALUES = [
+    "C:\\models\\sd 1.5\\v1-5.safetensors",
+    'has "quotes"',
+    "a, b",
+    "x: y",
+    "  padded ",
+    "",
+    "multi\nline",
+    "plain",
+    '"starts and ends with quotes"',
+    "\\\\server\\share\\m.ckpt",
+]
 
 
 def _fields(model: str) -> dict[str, str]:
-    return {"Steps": "20", "Sampler": "DPM++ 2M", "Schedule type": "Karras", "CFG scale": "7.0",
-            "Seed": "12345", "Size": "512x768", "Model": model, "RNG": "CPU", "Sampler id": "k:dpmpp_2m/karras"}
+    return {
+        "Steps": "20",
+        "Sampler": "DPM++ 2M",
+        "Schedule type": "Karras",
+        "CFG scale": "7.0",
+        "Seed": "12345",
+        "Size": "512x768",
+        "Model": model,
+        "RNG": "CPU",
+        "Sampler id": "k:dpmpp_2m/karras",
+    }
 
 
 @pytest.mark.parametrize("prompt", HOSTILE_PROMPTS)
@@ -82,7 +102,7 @@ def _webui_reading(text: str) -> tuple[str, str, dict[str, str]]:
     in_negative = False
     for line in (ln.strip() for ln in lines):
         if line.startswith("Negative prompt:"):
-            in_negative, line = True, line[len("Negative prompt:"):].strip()
+            in_negative, line = True, line[len("Negative prompt:") :].strip()
         (negative if in_negative else prompt).append(line)
     return "\n".join(prompt), "\n".join(negative), fields
 
@@ -115,8 +135,20 @@ def test_keys_the_webui_cannot_read_are_refused():
         format_infotext(Infotext("a", "", {"Bad:key": "1"}))
 
 
-A1111_SCHEDULE_TYPES = {"Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform",
-                        "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM", "Beta"}
+A1111_SCHEDULE_TYPES = {
+    "Automatic",
+    "Uniform",
+    "Karras",
+    "Exponential",
+    "Polyexponential",
+    "SGM Uniform",
+    "KL Optimal",
+    "Align Your Steps",
+    "Simple",
+    "Normal",
+    "DDIM",
+    "Beta",
+}
 
 
 @pytest.mark.parametrize("spec", list(SAMPLERS), ids=lambda s: s.id)

@@ -1,4 +1,5 @@
 """Cell ids: stable across processes and days, sensitive to what changes the image, blind to the rest."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,10 @@ def test_expansion_is_the_full_product(tmp_path):
 
 def test_ids_are_the_same_in_another_process(tmp_path):
     path = write_config(tmp_path / "b.yaml")
-    code = ("import sys; from bench.config import load_config; from bench.matrix import expand; "
-            f"print(','.join(c.id for c in expand(load_config({str(path)!r}))))")
+    code = (
+        "import sys; from bench.config import load_config; from bench.matrix import expand; "
+        f"print(','.join(c.id for c in expand(load_config({str(path)!r}))))"
+    )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip().split(",") == ids(path)
 
@@ -34,10 +37,19 @@ def test_ids_are_the_same_in_another_process(tmp_path):
 def test_id_is_the_documented_hash_of_the_image_parameters(tmp_path):
     # Changing this scheme invalidates every stored run: bump CELL_ID_VERSION on purpose if you must.
     cell = expand(load_config(write_config(tmp_path / "b.yaml")))[0]
-    spelled_out = {"v": 1, "model": {"kind": "analytic", "version": 1, "components": 4, "std": 0.1,
-                                     "dtype": "float32"},
-                   "prompt": "a red circle", "negative_prompt": "", "seed": 1, "sampler": "k:euler/normal",
-                   "steps": 2, "cfg_scale": 7.0, "width": 8, "height": 8, "clip_skip": 1}
+    spelled_out = {
+        "v": 1,
+        "model": {"kind": "analytic", "version": 1, "components": 4, "std": 0.1, "dtype": "float32"},
+        "prompt": "a red circle",
+        "negative_prompt": "",
+        "seed": 1,
+        "sampler": "k:euler/normal",
+        "steps": 2,
+        "cfg_scale": 7.0,
+        "width": 8,
+        "height": 8,
+        "clip_skip": 1,
+    }
     blob = json.dumps(spelled_out, sort_keys=True, separators=(",", ":"))
     assert cell.id == hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -46,8 +58,14 @@ def test_ids_ignore_batching_and_repeats_but_not_image_parameters(tmp_path):
     base = ids(write_config(tmp_path / "a.yaml"))
     assert ids(write_config(tmp_path / "b.yaml", batch_size=1, repeats=3, name="other")) == base
     assert ids(write_config(tmp_path / "c.yaml", samplers=["euler", "Euler a"])) == base  # alias
-    for change in ({"steps": [2, 4]}, {"size": [16, 8]}, {"cfg_scale": 5.0}, {"negative_prompt": "x"},
-                   {"model": {"kind": "analytic", "std": 0.2}}, {"clip_skip": 2}):
+    for change in (
+        {"steps": [2, 4]},
+        {"size": [16, 8]},
+        {"cfg_scale": 5.0},
+        {"negative_prompt": "x"},
+        {"model": {"kind": "analytic", "std": 0.2}},
+        {"clip_skip": 2},
+    ):
         changed = ids(write_config(tmp_path / "d.yaml", **change))
         assert set(changed) != set(base), change
 

@@ -1,4 +1,5 @@
 """Aggregates: bootstrap intervals of metric means and fitted orders, on frames built by hand."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,15 @@ from bench.aggregate import bootstrap_interval, convergence_orders, fit_order, g
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
-    base = {"status": "ok", "model": "analytic", "negative_prompt": "", "cfg_scale": 7.0, "width": 16,
-            "height": 16, "clip_skip": 1}
+    base = {
+        "status": "ok",
+        "model": "analytic",
+        "negative_prompt": "",
+        "cfg_scale": 7.0,
+        "width": 16,
+        "height": 16,
+        "clip_skip": 1,
+    }
     return pd.DataFrame([{**base, **row} for row in rows])
 
 
@@ -22,8 +30,9 @@ def power_law(samplers: dict[str, float], steps=(10, 20, 40, 80), seeds=(1, 2, 3
             for seed in seeds:
                 scale = 3.0 * np.exp(rng.normal(0, 0.2))  # per image constant: orders must survive it
                 for n in steps:
-                    rows.append({"sampler": sampler, "prompt": prompt, "seed": seed, "steps": n,
-                                 "ode_error": scale * n ** -order})
+                    rows.append(
+                        {"sampler": sampler, "prompt": prompt, "seed": seed, "steps": n, "ode_error": scale * n**-order}
+                    )
     return frame(rows)
 
 
@@ -55,8 +64,17 @@ def test_summary_keeps_apart_axes_that_vary_and_counts_group_metrics_once() -> N
     for cfg in (1.0, 7.0):
         for prompt, cov in (("a", 0.1), ("b", 0.5)):
             for seed in (1, 2, 3, 4):
-                rows.append({"sampler": "Euler", "steps": 10, "prompt": prompt, "seed": seed, "cfg_scale": cfg,
-                             "coverage": cov + cfg / 100, "fidelity": 1.0 + seed / 100})
+                rows.append(
+                    {
+                        "sampler": "Euler",
+                        "steps": 10,
+                        "prompt": prompt,
+                        "seed": seed,
+                        "cfg_scale": cfg,
+                        "coverage": cov + cfg / 100,
+                        "fidelity": 1.0 + seed / 100,
+                    }
+                )
     data = frame(rows)
     assert grouping(data) == ["cfg_scale", "sampler", "steps"]
     summary = metric_summary(data)
@@ -68,7 +86,7 @@ def test_summary_keeps_apart_axes_that_vary_and_counts_group_metrics_once() -> N
 
 def test_fit_order_recovers_a_power_law() -> None:
     steps = [10, 20, 40, 80]
-    assert fit_order(steps, [5 * n ** -1.5 for n in steps]) == pytest.approx(1.5)
+    assert fit_order(steps, [5 * n**-1.5 for n in steps]) == pytest.approx(1.5)
     assert np.isnan(fit_order([10], [0.1]))
 
 

@@ -1,4 +1,5 @@
 """CLIP score and sampler references through a real `bench run` (tiny open_clip, tiny random SD)."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,15 @@ TINY_CFG = {  # ENVIRONMENT.md: width 64, 2 layers, 32 px images
 
 
 def write(tmp_path: Path, **overrides) -> Path:
-    config = {"name": "clip", "prompts": ["a red circle", "a green square"], "seeds": [1, 2],
-              "samplers": ["Euler"], "steps": [3], "size": [8, 8], "output": "run"}
+    config = {
+        "name": "clip",
+        "prompts": ["a red circle", "a green square"],
+        "seeds": [1, 2],
+        "samplers": ["Euler"],
+        "steps": [3],
+        "size": [8, 8],
+        "output": "run",
+    }
     config.update(overrides)
     path = tmp_path / "b.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -102,9 +110,16 @@ def test_unknown_clip_model_is_a_located_user_error(tmp_path: Path, capsys) -> N
 def test_sampler_reference_on_a_diffusers_model(tmp_path: Path) -> None:
     """ref_rmse / ref_psnr against a Heun-style deterministic reference, on a tiny random SD: the cell
     run by the reference sampler at its steps is the reference itself (0 and inf), others are not."""
-    path = write(tmp_path, model={"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"},
-                 prompts=["a photo of a cat"], samplers=["DPM++ 2M Karras", "Euler"], steps=[4], size=[32, 32],
-                 metrics=["ref_rmse", "ref_psnr"], reference={"sampler": "DPM++ 2M Karras", "steps": 4})
+    path = write(
+        tmp_path,
+        model={"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"},
+        prompts=["a photo of a cat"],
+        samplers=["DPM++ 2M Karras", "Euler"],
+        steps=[4],
+        size=[32, 32],
+        metrics=["ref_rmse", "ref_psnr"],
+        reference={"sampler": "DPM++ 2M Karras", "steps": 4},
+    )
     assert main(["run", str(path), "--no-progress"]) == 0  # the report copes with an infinite PSNR
     frame = bench.load_results(tmp_path / "run")
     same = frame[frame.sampler == "DPM++ 2M Karras"]

@@ -1,4 +1,5 @@
 """Exact measures on the analytic model: alignment, fidelity, coverage, against independent facts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,7 @@ def test_alignment_is_the_models_concept_posterior(model, exact, prompt) -> None
     for _ in range(40):
         mid = (low + high) / 2
         low, high = (low, mid) if model.concept_posterior(blend(mid), prompt, H, W)[0] > 0.5 else (mid, high)
-    width = 4 * model.std ** 2 / float(((own - other) ** 2).sum())  # the logit moves ~1 per width/4
+    width = 4 * model.std**2 / float(((own - other) ** 2).sum())  # the logit moves ~1 per width/4
     x = torch.cat([blend(low + d * width) for d in np.linspace(-3, 3, 13)])
     expected = model.concept_posterior(x, prompt, H, W)
     got = torch.tensor(exact.alignment(x, prompt, H, W), dtype=torch.float64)

@@ -1,4 +1,5 @@
 """HPS v2.1, PickScore, LPIPS, FID and KID on weights made in the test: the real code paths, no faked numbers."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,11 @@ from bench.metrics.preference import load_hps, load_pick
 from bench.metrics.quality_settings import ScorerSettings
 
 TINY = "samplerbench-quality-tiny-clip"
-TINY_CFG = {"embed_dim": 64,
-            "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-            "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
+TINY_CFG = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
 PROMPTS = ["a red circle", "a green square", "a red circle"]
 
 
@@ -31,8 +34,14 @@ def images(n: int, seed: int = 0, size: int = 32) -> np.ndarray:
 
 
 def write(tmp_path: Path, **overrides) -> Path:
-    config = {"prompts": ["a red circle", "a green square"], "seeds": [1, 2], "samplers": ["Euler", "DPM++ 2M"],
-              "steps": [3], "size": [8, 8], "output": "run"}
+    config = {
+        "prompts": ["a red circle", "a green square"],
+        "seeds": [1, 2],
+        "samplers": ["Euler", "DPM++ 2M"],
+        "steps": [3],
+        "size": [8, 8],
+        "output": "run",
+    }
     config.update(overrides)
     path = tmp_path / "b.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -113,16 +122,32 @@ def _tiny_pick_folder(folder: Path, save_weights: bool) -> object:
     tokenizer = clip_tokenizer()
     vocab = tokenizer.get_vocab()
     folder.mkdir(parents=True, exist_ok=True)
-    processor = CLIPProcessor(CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-                              tokenizer)
+    processor = CLIPProcessor(
+        CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), tokenizer
+    )
     processor.save_pretrained(folder)
-    config = CLIPConfig(text_config={"hidden_size": 32, "intermediate_size": 37, "num_attention_heads": 2,
-                                     "num_hidden_layers": 1, "vocab_size": len(vocab), "max_position_embeddings": 77,
-                                     "bos_token_id": len(vocab) - 2, "eos_token_id": len(vocab) - 1,
-                                     "pad_token_id": len(vocab) - 1},
-                        vision_config={"hidden_size": 32, "intermediate_size": 37, "num_attention_heads": 2,
-                                       "num_hidden_layers": 1, "image_size": 32, "patch_size": 16},
-                        projection_dim=16)
+    config = CLIPConfig(
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_attention_heads": 2,
+            "num_hidden_layers": 1,
+            "vocab_size": len(vocab),
+            "max_position_embeddings": 77,
+            "bos_token_id": len(vocab) - 2,
+            "eos_token_id": len(vocab) - 1,
+            "pad_token_id": len(vocab) - 1,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_attention_heads": 2,
+            "num_hidden_layers": 1,
+            "image_size": 32,
+            "patch_size": 16,
+        },
+        projection_dim=16,
+    )
     torch.manual_seed(5)
     model = CLIPModel(config).eval()
     if save_weights:
@@ -140,8 +165,9 @@ def test_pick_score_is_logit_scale_times_cosine(tmp_path: Path) -> None:
     assert not scorer.random_weights
     imgs = images(3, seed=1)
     scores, cut = scorer.score(imgs, PROMPTS)
-    inputs = scorer.processor(text=PROMPTS, images=[Image.fromarray(i) for i in imgs], return_tensors="pt",
-                              padding=True)
+    inputs = scorer.processor(
+        text=PROMPTS, images=[Image.fromarray(i) for i in imgs], return_tensors="pt", padding=True
+    )
     with torch.inference_mode():
         out = model(**inputs)
     expected = (model.logit_scale.exp() * (out.image_embeds * out.text_embeds).sum(-1)).tolist()
@@ -184,15 +210,19 @@ def test_frechet_distance_and_kid_formulas() -> None:
     from pytorch_fid.fid_score import calculate_frechet_distance  # the reference implementation (scipy sqrtm)
 
     mu_b, s_b = dist.statistics(b)
-    assert dist.frechet_distance(mu_a, s_a, mu_b, s_b) == pytest.approx(calculate_frechet_distance(mu_a, s_a, mu_b, s_b))
+    assert dist.frechet_distance(mu_a, s_a, mu_b, s_b) == pytest.approx(
+        calculate_frechet_distance(mu_a, s_a, mu_b, s_b)
+    )
     # diagonal covariances: FID = |dmu|^2 + sum (sa + sb - 2 sqrt(sa sb))
     d = dist.frechet_distance(np.zeros(2), np.diag([1.0, 4.0]), np.ones(2), np.diag([4.0, 9.0]))
     assert d == pytest.approx(2 + (1 + 4 - 4) + (4 + 9 - 12))
     x, y = a[:6], b[:6]
     k = lambda p, q: (p @ q / 3 + 1) ** 3
-    naive = (sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
-             + sum(k(y[i], y[j]) for i in range(6) for j in range(6) if i != j) / 30
-             - 2 * sum(k(x[i], y[j]) for i in range(6) for j in range(6)) / 36)
+    naive = (
+        sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
+        + sum(k(y[i], y[j]) for i in range(6) for j in range(6) if i != j) / 30
+        - 2 * sum(k(x[i], y[j]) for i in range(6) for j in range(6)) / 36
+    )
     assert dist.kid(x, y) == pytest.approx(naive)
     assert abs(dist.kid(a[:20], a[20:])) < dist.kid(a, b)  # same distribution: near 0
 
@@ -248,9 +278,17 @@ def test_fid_and_kid_per_sampler_against_a_folder(tmp_path, fid_weights_in_cache
 
 @pytest.mark.slow
 def test_random_weights_are_flagged_in_notes_meta_and_report(tmp_path, tiny_clip: str) -> None:
-    path = write(tmp_path, metrics=["ode_error", "hps", "lpips", "fid", "kid"],
-                 quality={"hps": {"model": tiny_clip, "weights": "random"}, "lpips": {"weights": "random"},
-                          "fid": {"weights": "random"}}, samplers=["Euler"], prompts=["a red circle"])
+    path = write(
+        tmp_path,
+        metrics=["ode_error", "hps", "lpips", "fid", "kid"],
+        quality={
+            "hps": {"model": tiny_clip, "weights": "random"},
+            "lpips": {"weights": "random"},
+            "fid": {"weights": "random"},
+        },
+        samplers=["Euler"],
+        prompts=["a red circle"],
+    )
     assert main(["run", str(path), "--no-progress"]) == 0
     frame = bench.load_results(tmp_path / "run")
     assert frame[["hps", "lpips", "fid", "kid"]].notna().all().all()

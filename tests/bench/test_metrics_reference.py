@@ -1,4 +1,5 @@
 """The analytic model's reference solution: the right ODE, solved to the accuracy it claims."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,12 +23,13 @@ def k_denoiser(model: AnalyticModel, prompt: str, negative: str, cfg: float, n: 
     from samplers.kdiffusion import _EpsModel, _import_k_diffusion
 
     eps = GuidedEps(model, model.encode([prompt] * n), model.encode([negative] * n), cfg)
-    return _import_k_diffusion().external.DiscreteEpsDDPMDenoiser(_EpsModel(eps), model.alphas_cumprod,
-                                                                  quantize=False)
+    return _import_k_diffusion().external.DiscreteEpsDDPMDenoiser(_EpsModel(eps), model.alphas_cumprod, quantize=False)
 
 
-@pytest.mark.parametrize("prompt, negative, cfg", [("a red circle", "", 1.0), ("a blue square on yellow", "", 7.0),
-                                                    ("a cat", "a green ring", 4.0)])
+@pytest.mark.parametrize(
+    "prompt, negative, cfg",
+    [("a red circle", "", 1.0), ("a blue square on yellow", "", 7.0), ("a cat", "a green ring", 4.0)],
+)
 def test_exact_denoiser_matches_the_models_guided_eps(prompt: str, negative: str, cfg: float) -> None:
     model = AnalyticModel(dtype=torch.float64)
     problem = ode.problem_for(model, prompt, negative, cfg, SIZE, SIZE)
@@ -46,8 +48,9 @@ def test_reference_range_is_the_k_samplers_sigma_range() -> None:
     problem = ode.problem_for(model, "a red circle", "", 7.0, SIZE, SIZE)
     from samplers.kdiffusion import _import_k_diffusion
 
-    denoiser = _import_k_diffusion().external.DiscreteEpsDDPMDenoiser(torch.nn.Identity(), model.alphas_cumprod,
-                                                                      quantize=False)
+    denoiser = _import_k_diffusion().external.DiscreteEpsDDPMDenoiser(
+        torch.nn.Identity(), model.alphas_cumprod, quantize=False
+    )
     assert problem.sigma_max == pytest.approx(float(denoiser.sigma_max), rel=1e-12)
     assert problem.sigma_min == pytest.approx(float(denoiser.sigma_min), rel=1e-12)
 
@@ -78,8 +81,10 @@ def test_fine_sampler_converges_to_the_reference_in_full_space() -> None:
     eps = GuidedEps(model, model.encode(["a green square"]), model.encode([""]), 3.0)
     errors = []
     for steps in (50, 100, 200):
-        out = samplers.sample(samplers.resolve("DPM++ 2M Karras"),
-                              samplers.SampleTask(eps, model.alphas_cumprod, start.double(), steps, (3,)))
+        out = samplers.sample(
+            samplers.resolve("DPM++ 2M Karras"),
+            samplers.SampleTask(eps, model.alphas_cumprod, start.double(), steps, (3,)),
+        )
         errors.append(float(((out.reshape(1, -1) - ref.latents) ** 2).mean().sqrt()))
     assert errors[-1] < 1e-4
     assert errors[0] / errors[1] > 3.0 and errors[1] / errors[2] > 3.0, errors

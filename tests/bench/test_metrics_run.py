@@ -1,4 +1,5 @@
 """Metrics through a real `bench run`: defaults, notes, cached references, resume, convergence orders."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,16 @@ from bench.metrics.calculators import STOCHASTIC_NOTE
 
 
 def write(tmp_path: Path, name: str = "b.yaml", **overrides) -> Path:
-    config = {"name": "metrics", "prompts": ["a red circle", "a blue square on yellow"], "seeds": [1, 2, 3],
-              "samplers": ["Euler", "Euler a"], "steps": [4], "size": [8, 8], "batch_size": 3,
-              "output": "run"}
+    config = {
+        "name": "metrics",
+        "prompts": ["a red circle", "a blue square on yellow"],
+        "seeds": [1, 2, 3],
+        "samplers": ["Euler", "Euler a"],
+        "steps": [4],
+        "size": [8, 8],
+        "batch_size": 3,
+        "output": "run",
+    }
     config.update(overrides)
     path = tmp_path / name
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -76,8 +84,15 @@ def test_extended_run_reuses_references_and_completes_coverage_across_batches(tm
 
 
 def test_ode_error_falls_with_the_order_of_each_method(tmp_path: Path) -> None:
-    path = write(tmp_path, prompts=["a red circle"], seeds=[1, 2], steps=[20, 40, 80], cfg_scale=7.0,
-                 samplers=["Euler Karras", "Heun Karras", "DPM++ 2M"], metrics=["ode_error"])
+    path = write(
+        tmp_path,
+        prompts=["a red circle"],
+        seeds=[1, 2],
+        steps=[20, 40, 80],
+        cfg_scale=7.0,
+        samplers=["Euler Karras", "Heun Karras", "DPM++ 2M"],
+        metrics=["ode_error"],
+    )
     assert main(["run", str(path), "--no-progress", "--no-report"]) == 0
     frame = bench.load_results(tmp_path / "run")
     for _, part in frame.groupby("sampler"):
@@ -90,8 +105,9 @@ def test_ode_error_falls_with_the_order_of_each_method(tmp_path: Path) -> None:
 
 
 def test_stiff_groups_say_so_on_their_cells(tmp_path: Path) -> None:
-    path = write(tmp_path, prompts=["a purple ring on white"], seeds=[1], samplers=["Euler"],
-                 metrics=["ode_error", "alignment"])
+    path = write(
+        tmp_path, prompts=["a purple ring on white"], seeds=[1], samplers=["Euler"], metrics=["ode_error", "alignment"]
+    )
     assert main(["run", str(path), "--no-progress", "--no-report"]) == 0
     frame = bench.load_results(tmp_path / "run")
     assert "stiff" in " ".join(frame.notes.iloc[0])
@@ -124,21 +140,36 @@ def test_metrics_off_is_a_timing_only_run(tmp_path: Path) -> None:
     assert not {"ode_error", "alignment", "fidelity", "coverage"} & set(frame.columns)
 
 
-@pytest.mark.parametrize("overrides, where, message", [
-    ({"metrics": ["ode_eror"]}, "metrics[0]", "unknown metric 'ode_eror'. Did you mean 'ode_error'?"),
-    ({"metrics": ["ode_error", "ode_error"]}, "metrics[1]", "duplicate metric"),
-    ({"metrics": ["ode_error"], "clip": {"model": "ViT-B-32"}}, "clip", "does not list clip_score"),
-    ({"clip": {"modle": "ViT-B-32"}}, "clip.modle", "unknown key 'modle'. Did you mean 'model'?"),
-    ({"reference": {"steps": 50}}, "reference", "reference: applies to other models only"),
-    ({"model": {"arch": "tiny", "weights": "random"}, "metrics": ["alignment"]}, "metrics[0]",
-     "alignment needs the analytic model"),
-    ({"model": {"arch": "tiny", "weights": "random"}, "reference": {"sampler": "Euler a"}}, "reference.sampler",
-     "is stochastic"),
-    ({"model": {"arch": "tiny", "weights": "random"}, "reference": {"sampler": "Eular"}}, "reference.sampler",
-     "Euler"),
-    ({"model": {"arch": "tiny", "weights": "random"}, "metrics": ["clip_score"], "reference": {}}, "reference",
-     "lists neither ref_rmse nor ref_psnr"),
-])
+@pytest.mark.parametrize(
+    "overrides, where, message",
+    [
+        ({"metrics": ["ode_eror"]}, "metrics[0]", "unknown metric 'ode_eror'. Did you mean 'ode_error'?"),
+        ({"metrics": ["ode_error", "ode_error"]}, "metrics[1]", "duplicate metric"),
+        ({"metrics": ["ode_error"], "clip": {"model": "ViT-B-32"}}, "clip", "does not list clip_score"),
+        ({"clip": {"modle": "ViT-B-32"}}, "clip.modle", "unknown key 'modle'. Did you mean 'model'?"),
+        ({"reference": {"steps": 50}}, "reference", "reference: applies to other models only"),
+        (
+            {"model": {"arch": "tiny", "weights": "random"}, "metrics": ["alignment"]},
+            "metrics[0]",
+            "alignment needs the analytic model",
+        ),
+        (
+            {"model": {"arch": "tiny", "weights": "random"}, "reference": {"sampler": "Euler a"}},
+            "reference.sampler",
+            "is stochastic",
+        ),
+        (
+            {"model": {"arch": "tiny", "weights": "random"}, "reference": {"sampler": "Eular"}},
+            "reference.sampler",
+            "Euler",
+        ),
+        (
+            {"model": {"arch": "tiny", "weights": "random"}, "metrics": ["clip_score"], "reference": {}},
+            "reference",
+            "lists neither ref_rmse nor ref_psnr",
+        ),
+    ],
+)
 def test_metric_settings_errors_are_located(tmp_path, capsys, overrides, where, message) -> None:
     path = write(tmp_path, **overrides)
     assert main(["run", str(path), "--no-progress", "--no-report"]) == 2

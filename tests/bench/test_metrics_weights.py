@@ -1,4 +1,5 @@
 """Metric weights: the cache first, then a download from a 127.0.0.1 hub server; offline never connects."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -91,9 +92,11 @@ def test_clip_tag_weights_are_downloaded_then_read(caches: Path, monkeypatch, tm
     from bench.errors import UserError
     from bench.metrics.clip_score import ClipScorer
 
-    tiny = open_clip.model.CLIP(16, {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16,
-                                     "head_width": 16}, {"context_length": 77, "vocab_size": 49408,
-                                                         "width": 32, "heads": 2, "layers": 1})
+    tiny = open_clip.model.CLIP(
+        16,
+        {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
+        {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    )
     data = save({k: v.contiguous() for k, v in tiny.state_dict().items()})
     with hub_server() as server:
         server.add_hub_file("timm/vit_base_patch32_clip_224.openai", "open_clip_model.safetensors", data)
@@ -116,9 +119,20 @@ def test_bench_run_offline_never_connects_and_runs_on(caches: Path, monkeypatch,
     from bench.cli import main
 
     path = tmp_path / "b.yaml"
-    path.write_text(yaml.safe_dump({"prompts": ["a red circle"], "seeds": [1], "samplers": ["Euler"], "steps": [2],
-                                    "size": [8, 8], "output": "run", "metrics": ["ode_error", "clip_score"],
-                                    "clip": {"model": "ViT-B-32", "pretrained": "openai"}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "prompts": ["a red circle"],
+                "seeds": [1],
+                "samplers": ["Euler"],
+                "steps": [2],
+                "size": [8, 8],
+                "output": "run",
+                "metrics": ["ode_error", "clip_score"],
+                "clip": {"model": "ViT-B-32", "pretrained": "openai"},
+            }
+        )
+    )
     with hub_server() as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         assert main(["run", str(path), "--offline", "--no-progress", "--no-report"]) == 0

@@ -1,4 +1,5 @@
 """`noise: {convention: ...}` in a benchmark file: an axis, out of today's cell ids, honoured by the runner."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,11 +32,15 @@ def test_the_default_convention_keeps_todays_cell_ids(tmp_path):
     assert not {c.id for c in default} & {c.id for c in comfy}
 
 
-@pytest.mark.parametrize("noise, message", [
-    ({"convention": "gpu"}, "unknown noise convention 'gpu'; known: samplerbench, comfyui, a1111"),
-    ({"conventon": "comfyui"}, "conventon"), ("comfyui", "expected a mapping"),
-    ({"convention": ["comfyui", "comfyui"]}, "duplicate value 'comfyui'"),
-])
+@pytest.mark.parametrize(
+    "noise, message",
+    [
+        ({"convention": "gpu"}, "unknown noise convention 'gpu'; known: samplerbench, comfyui, a1111"),
+        ({"conventon": "comfyui"}, "conventon"),
+        ("comfyui", "expected a mapping"),
+        ({"convention": ["comfyui", "comfyui"]}, "duplicate value 'comfyui'"),
+    ],
+)
 def test_a_bad_noise_key_is_one_located_line(tmp_path, capsys, noise, message):
     path = write_config(tmp_path / "b.yaml", noise=noise)
     assert main(["run", str(path), "--no-progress"]) == 2
@@ -45,13 +50,21 @@ def test_a_bad_noise_key_is_one_located_line(tmp_path, capsys, noise, message):
 
 
 def test_conventions_are_an_axis_and_change_stochastic_images(tmp_path):
-    path = write_config(tmp_path / "b.yaml", noise={"convention": ["samplerbench", "comfyui", "a1111"]},
-                        samplers=["Euler", "Euler a"], prompts=["a red circle"], steps=[4], seeds=[1, 2],
-                        size=[16, 16], metrics=[])
+    path = write_config(
+        tmp_path / "b.yaml",
+        noise={"convention": ["samplerbench", "comfyui", "a1111"]},
+        samplers=["Euler", "Euler a"],
+        prompts=["a red circle"],
+        steps=[4],
+        seeds=[1, 2],
+        size=[16, 16],
+        metrics=[],
+    )
     run(load_config(path), progress=False)
     frame = bench.load_results(tmp_path / "run")
-    assert len(frame) == 12 and (frame.status == "ok").all() and set(frame.noise) == {"samplerbench", "comfyui",
-                                                                                       "a1111"}
+    assert (
+        len(frame) == 12 and (frame.status == "ok").all() and set(frame.noise) == {"samplerbench", "comfyui", "a1111"}
+    )
 
     def image(sampler: str, noise: str, seed: int) -> np.ndarray:
         row = frame[(frame.sampler == sampler) & (frame.noise == noise) & (frame.seed == seed)].iloc[0]

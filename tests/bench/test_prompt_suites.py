@@ -1,4 +1,5 @@
 """Prompt suites: PartiPrompts, DrawBench and MLPerf COCO-2014 caption files the tests write; the download."""
+
 from __future__ import annotations
 
 import pickle
@@ -12,17 +13,23 @@ from bench.config import load_config
 from bench.errors import ConfigError
 from bench.prompt_suites import SUITES, Prompts
 
-PARTI = ("Prompt\tCategory\tChallenge\tNote\n"
-         "bond\tAbstract\tBasic\t\n"
-         "a cat sitting on a mat\tAnimals\tBasic\t\n"
-         "a horse riding an astronaut\tAnimals\tImagination\tflipped roles\n"
-         "a red bus\tVehicles\tBasic\t\n"
-         "a cat sitting on a mat\tAnimals\tBasic\tduplicate row\n")
-DRAWBENCH = ('Prompts,Category\n"A red colored car.",Colors\n"Three cats and one dog sitting on the grass.",Counting\n'
-             '"A black colored banana, with ""quotes"".",Colors\n')
-COCO = ("id\timage_id\tcaption\theight\twidth\tfile_name\tcoco_url\n"
-        "0\t42\tA man riding a wave on top of a surfboard.\t480\t640\tCOCO_val2014_000000000042.jpg\thttp://x/42.jpg\n"
-        "1\t73\tA kitchen with wooden cabinets.\t427\t640\tCOCO_val2014_000000000073.jpg\thttp://x/73.jpg\n")
+PARTI = (
+    "Prompt\tCategory\tChallenge\tNote\n"
+    "bond\tAbstract\tBasic\t\n"
+    "a cat sitting on a mat\tAnimals\tBasic\t\n"
+    "a horse riding an astronaut\tAnimals\tImagination\tflipped roles\n"
+    "a red bus\tVehicles\tBasic\t\n"
+    "a cat sitting on a mat\tAnimals\tBasic\tduplicate row\n"
+)
+DRAWBENCH = (
+    'Prompts,Category\n"A red colored car.",Colors\n"Three cats and one dog sitting on the grass.",Counting\n'
+    '"A black colored banana, with ""quotes"".",Colors\n'
+)
+COCO = (
+    "id\timage_id\tcaption\theight\twidth\tfile_name\tcoco_url\n"
+    "0\t42\tA man riding a wave on top of a surfboard.\t480\t640\tCOCO_val2014_000000000042.jpg\thttp://x/42.jpg\n"
+    "1\t73\tA kitchen with wooden cabinets.\t427\t640\tCOCO_val2014_000000000073.jpg\thttp://x/73.jpg\n"
+)
 
 
 def config(tmp_path: Path, prompts) -> Path:
@@ -58,16 +65,21 @@ def test_a_plain_list_still_works(tmp_path: Path) -> None:
     assert load_config(config(tmp_path, ["a", "b"])).prompts == ("a", "b")
 
 
-@pytest.mark.parametrize("prompts, message", [
-    ({"suite": "partee", "file": "p.tsv"}, "unknown prompt suite 'partee'; one of parti"),
-    ({"suite": "parti", "file": "p.tsv", "categories": ["Dogs"]},
-     "unknown parti category 'Dogs'; categories: Abstract, Animals, Vehicles"),
-    ({"suite": "parti", "file": "missing.tsv"}, "cannot read"),
-    ({"suite": "coco2014", "file": "p.tsv"}, "is not a coco2014 file: no caption column"),
-    ({"suite": "coco2014", "file": "c.tsv", "categories": ["x"]}, "the coco2014 suite has no categories"),
-    ({"file": "p.tsv"}, "needs suite:"),
-    ({"suite": "parti", "file": "p.tsv", "limt": 3}, "Did you mean 'limit'"),
-])
+@pytest.mark.parametrize(
+    "prompts, message",
+    [
+        ({"suite": "partee", "file": "p.tsv"}, "unknown prompt suite 'partee'; one of parti"),
+        (
+            {"suite": "parti", "file": "p.tsv", "categories": ["Dogs"]},
+            "unknown parti category 'Dogs'; categories: Abstract, Animals, Vehicles",
+        ),
+        ({"suite": "parti", "file": "missing.tsv"}, "cannot read"),
+        ({"suite": "coco2014", "file": "p.tsv"}, "is not a coco2014 file: no caption column"),
+        ({"suite": "coco2014", "file": "c.tsv", "categories": ["x"]}, "the coco2014 suite has no categories"),
+        ({"file": "p.tsv"}, "needs suite:"),
+        ({"suite": "parti", "file": "p.tsv", "limt": 3}, "Did you mean 'limit'"),
+    ],
+)
 def test_bad_suites_are_located_config_errors(tmp_path: Path, prompts, message: str) -> None:
     (tmp_path / "p.tsv").write_text(PARTI)
     (tmp_path / "c.tsv").write_text(COCO)
@@ -82,8 +94,11 @@ def test_suite_is_downloaded_once_into_the_cache(tmp_path: Path, monkeypatch) ->
     monkeypatch.delenv("HF_HUB_OFFLINE")
     with hub_server() as server:
         server.files["/parti/PartiPrompts.tsv"] = PARTI.encode()
-        monkeypatch.setitem(SUITES, "parti", SUITES["parti"].__class__(
-            "parti", f"{server.url}/parti/PartiPrompts.tsv", "\t", ("Prompt",), "Category"))
+        monkeypatch.setitem(
+            SUITES,
+            "parti",
+            SUITES["parti"].__class__("parti", f"{server.url}/parti/PartiPrompts.tsv", "\t", ("Prompt",), "Category"),
+        )
         got = load_config(config(tmp_path, {"suite": "parti", "limit": 1})).prompts
         assert tuple(got) == ("bond",)
         assert (tmp_path / "cache" / "prompts" / "PartiPrompts.tsv").read_text() == PARTI
@@ -112,7 +127,9 @@ def test_the_mlperf_example_parses(tmp_path: Path) -> None:
     shutil.copy(example, tmp_path / "mlperf.yaml")
     np.savez(tmp_path / "val2014.npz", mu=np.zeros(3), sigma=np.eye(3))
     (tmp_path / "captions_source.tsv").write_text(COCO)
-    text = (tmp_path / "mlperf.yaml").read_text().replace("  # file: captions_source.tsv", "  file: captions_source.tsv")
+    text = (
+        (tmp_path / "mlperf.yaml").read_text().replace("  # file: captions_source.tsv", "  file: captions_source.tsv")
+    )
     (tmp_path / "mlperf.yaml").write_text(text)
     loaded = load_config(tmp_path / "mlperf.yaml")
     assert loaded.metrics == ("clip_score", "fid") and loaded.cfg_scales == (8.0,) and loaded.steps == (20,)

@@ -1,6 +1,7 @@
 """The Ray executor on a local Ray (2 CPUs, loopback only, started and stopped here): a run through Ray
 equals the local run cell for cell (ids, PNG pixels, fingerprints, NFE, metrics), on the analytic
 model and on a tiny random Stable Diffusion, also when a worker or the driver is killed mid-run."""
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from spine_helpers import write_config
 
 import bench
 from bench.config import load_config
 from bench.executors import ExecutorSettings
 from bench.runner import run, torch_threads
-from spine_helpers import write_config
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -89,8 +90,14 @@ def meta(run_dir: Path) -> dict:
         return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 
 
-ANALYTIC = {"prompts": ["a red circle", "a blue square"], "seeds": [1, 2, 3], "size": [16, 16],
-            "samplers": ["Euler", "DPM++ 2M", "DPM++ SDE"], "steps": [4, 8], "batch_size": 1}
+ANALYTIC = {
+    "prompts": ["a red circle", "a blue square"],
+    "seeds": [1, 2, 3],
+    "size": [16, 16],
+    "samplers": ["Euler", "DPM++ 2M", "DPM++ SDE"],
+    "steps": [4, 8],
+    "batch_size": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +170,14 @@ def test_a_killed_driver_resumes_from_the_store(cluster, analytic, tmp_path):
     _, local = analytic
     path = write_config(tmp_path / "b.yaml", **ANALYTIC, output=str(tmp_path / "ray"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    driver = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", str(path), "--address", cluster,
-                               "--no-progress", "--no-report"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "run", str(path), "--address", cluster, "--no-progress", "--no-report"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     done = 0
     try:
         deadline = time.monotonic() + 300
@@ -194,9 +206,18 @@ def tiny_sd(tmp_path_factory):
     """
     root = tmp_path_factory.mktemp("sd")
     model = {"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"}
-    config = load_config(write_config(root / "sd.yaml", model=model, prompts=["a photo of a cat"],
-                                      seeds=[1, 2, 3, 4], steps=[3], size=[64, 64], batch_size=2,
-                                      samplers=["Euler a", "DPM++ 2M Karras", "DDIM", "UniPC"]))
+    config = load_config(
+        write_config(
+            root / "sd.yaml",
+            model=model,
+            prompts=["a photo of a cat"],
+            seeds=[1, 2, 3, 4],
+            steps=[3],
+            size=[64, 64],
+            batch_size=2,
+            samplers=["Euler a", "DPM++ 2M Karras", "DDIM", "UniPC"],
+        )
+    )
     with torch_threads(1):
         run(config, progress=False)
     return config, config.output

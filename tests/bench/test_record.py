@@ -4,6 +4,7 @@ The axis below is declared inside the test only (a "lighting" setting that does 
 model's images); it must show up in the store and `bench.load_results`, the grids' titles, the report's
 table and summary, and `bench check`'s output, and cell ids of runs without it must not move.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,15 @@ def _parse(value, path, where):
     return as_list(value, path, where, lambda v, p: as_str(v, p, where, allow_empty=False))
 
 
-LIGHTING = record.Axis("lighting", "lighting", _parse, (record.Column("lighting", label="lighting"),),
-                       default="day", help="a test-only axis", id_default="day")
+LIGHTING = record.Axis(
+    "lighting",
+    "lighting",
+    _parse,
+    (record.Column("lighting", label="lighting"),),
+    default="day",
+    help="a test-only axis",
+    id_default="day",
+)
 
 
 @pytest.fixture()
@@ -97,8 +105,13 @@ def test_a_test_declared_axis_reaches_store_grids_report_and_check(tmp_path, lig
 
 
 def test_two_models_are_told_apart_everywhere(tmp_path, capsys):
-    path = write_config(tmp_path / "m.yaml", samplers=["Euler"], seeds=[1], steps=[2],
-                        model=["analytic", {"kind": "analytic", "components": 8, "std": 0.2}])
+    path = write_config(
+        tmp_path / "m.yaml",
+        samplers=["Euler"],
+        seeds=[1],
+        steps=[2],
+        model=["analytic", {"kind": "analytic", "components": 8, "std": 0.2}],
+    )
     run_dir = tmp_path / "run"
     assert main(["run", str(path), "-o", str(run_dir), "--no-progress"]) == 0
     out = capsys.readouterr().out
@@ -112,8 +125,9 @@ def test_two_models_are_told_apart_everywhere(tmp_path, capsys):
 
 
 def test_two_models_with_one_label_are_refused(tmp_path):
-    path = write_config(tmp_path / "m.yaml", model=[{"kind": "analytic", "label": "x"},
-                                                    {"kind": "analytic", "std": 0.3, "label": "x"}])
+    path = write_config(
+        tmp_path / "m.yaml", model=[{"kind": "analytic", "label": "x"}, {"kind": "analytic", "std": 0.3, "label": "x"}]
+    )
     with pytest.raises(bench.errors.ConfigError, match="two models are labelled 'x'"):
         load_config(path)
 

@@ -1,4 +1,5 @@
 """The runner and store end to end on the analytic model: fairness, isolation, resume, exports."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,11 @@ def _no_test_samplers_left_behind():
 def test_every_sampler_gets_the_same_starting_noise(tmp_path):
     register_test_family()
     spine_helpers.RECORDED.clear()
-    config = load_config(write_config(tmp_path / "b.yaml", samplers=["test record", "Euler"],
-                                      prompts=["a red circle"], steps=[3], seeds=[5, 6]))
+    config = load_config(
+        write_config(
+            tmp_path / "b.yaml", samplers=["test record", "Euler"], prompts=["a red circle"], steps=[3], seeds=[5, 6]
+        )
+    )
     run(config, progress=False)
     (task,) = [t for t in spine_helpers.RECORDED if t.steps == 3]  # the other is the untimed warm-up
     ref = torch.stack([torch.randn((3, 8, 8), generator=torch.Generator().manual_seed(s)) for s in (5, 6)])
@@ -49,8 +53,11 @@ def test_every_sampler_gets_the_same_starting_noise(tmp_path):
 @pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_an_image_does_not_depend_on_its_batch(tmp_path):
     def images(batch_size: int, name: str) -> dict:
-        config = load_config(write_config(tmp_path / f"{name}.yaml", batch_size=batch_size,
-                                          output=str(tmp_path / name), seeds=[1, 2, 3, 4]))
+        config = load_config(
+            write_config(
+                tmp_path / f"{name}.yaml", batch_size=batch_size, output=str(tmp_path / name), seeds=[1, 2, 3, 4]
+            )
+        )
         run(config, progress=False)
         frame = bench.load_results(config.output)
         return {r.cell_id: np.asarray(Image.open(config.output / r.image)) for r in frame.itertuples()}
@@ -104,11 +111,9 @@ sys.exit(main(["run", {config!r}, "--no-progress"]))
 
 @pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_duplicated(tmp_path):
-    path = write_config(tmp_path / "b.yaml", samplers=["test slow", "Euler"], batch_size=1,
-                        seeds=[1, 2, 3, 4])
+    path = write_config(tmp_path / "b.yaml", samplers=["test slow", "Euler"], batch_size=1, seeds=[1, 2, 3, 4])
     script = KILLABLE.format(tests=str(Path(__file__).resolve().parents[1]), config=str(path))
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "run" / "results.sqlite"
     deadline = time.time() + 60
     done_before = 0
@@ -137,8 +142,14 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_duplicated(tmp_p
 
 
 def test_png_carries_a1111_parameters_that_round_trip(tmp_path):
-    path = write_config(tmp_path / "b.yaml", prompts=['a red circle, "quoted": yes'],
-                        negative_prompt="blurry", samplers=["DPM++ 2M Karras"], steps=[3], seeds=[7])
+    path = write_config(
+        tmp_path / "b.yaml",
+        prompts=['a red circle, "quoted": yes'],
+        negative_prompt="blurry",
+        samplers=["DPM++ 2M Karras"],
+        steps=[3],
+        seeds=[7],
+    )
     run(load_config(path), progress=False)
     row = bench.load_results(tmp_path / "run").iloc[0]
     info = parse_infotext(read_parameters(tmp_path / "run" / row.image) or "")
@@ -154,9 +165,24 @@ def test_results_frame_and_exports(tmp_path):
     path = write_config(tmp_path / "b.yaml", repeats=3)
     assert main(["run", str(path), "--no-progress"]) == 0
     frame = bench.load_results(tmp_path / "run")
-    for column in ("cell_id", "status", "error", "prompt", "seed", "sampler", "sampler_id", "schedule",
-                   "steps", "cfg_scale", "nfe", "encode_s", "sample_s", "decode_s", "total_s",
-                   "peak_mem_bytes"):
+    for column in (
+        "cell_id",
+        "status",
+        "error",
+        "prompt",
+        "seed",
+        "sampler",
+        "sampler_id",
+        "schedule",
+        "steps",
+        "cfg_scale",
+        "nfe",
+        "encode_s",
+        "sample_s",
+        "decode_s",
+        "total_s",
+        "peak_mem_bytes",
+    ):
         assert column in frame.columns, column
     assert (frame.sample_s_repeats.map(len) == 3).all()
     assert np.allclose(frame.sample_s, frame.sample_s_repeats.map(np.median))
@@ -164,13 +190,16 @@ def test_results_frame_and_exports(tmp_path):
     assert set(zip(euler.steps, euler.nfe)) == {(2, 2), (3, 3)}  # a CFG pair is one evaluation
     assert (frame.peak_mem_kind == "cpu_peak_rss_process").all() and (frame.peak_mem_bytes > 0).all()
     import pandas as pd
+
     assert len(pd.read_csv(tmp_path / "run" / "results.csv")) == 24
     assert len(pd.read_parquet(tmp_path / "run" / "results.parquet")) == 24
 
 
 def test_help_does_not_import_torch():
-    code = ("import sys\nfrom bench.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print('TORCH' if 'torch' in sys.modules else 'CLEAN')")
+    code = (
+        "import sys\nfrom bench.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'CLEAN')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("CLEAN") and "usage: bench" in out
 

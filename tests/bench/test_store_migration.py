@@ -1,5 +1,6 @@
 """A run made before schema version 2 (tests/fixtures/store_v1, written by that release) opens, resumes,
 reports and checks in today's code: same cell ids, columns filled in, references reused."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """`bench report` (embedding, up-to-date fingerprint), `bench grid` and `bench compare` on real stores."""
+
 from __future__ import annotations
 
 import os
@@ -16,13 +17,20 @@ from reports.compare import compare_runs, markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "perf"))
-from report import synthetic_run
+from report import synthetic_run  # noqa: E402  (perf/ is not a package)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=ROOT, env=env, capture_output=True, check=False,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +77,22 @@ def test_report_is_built_once_then_up_to_date(store_dir):
 @pytest.mark.slow
 def test_grid_is_one_full_resolution_png_or_a_polite_refusal(store_dir, tmp_path):
     out = tmp_path / "grid.png"
-    done = _cli("grid", str(store_dir), "--rows", "sampler", "--cols", "steps", "--where", "prompt=a blue square",
-                "--where", "seed=2", "--tile", "40", "-o", str(out))
+    done = _cli(
+        "grid",
+        str(store_dir),
+        "--rows",
+        "sampler",
+        "--cols",
+        "steps",
+        "--where",
+        "prompt=a blue square",
+        "--where",
+        "seed=2",
+        "--tile",
+        "40",
+        "-o",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     with Image.open(out) as img:
         assert "rows: sampler" in img.info["parameters"] and "columns: steps" in img.info["parameters"]
@@ -89,8 +111,15 @@ def test_compare_matches_cells_and_says_what_changed(tmp_path):
     b.loc[slow, "sample_s"] *= 2  # B is slower on DDIM, beyond noise
     b.loc[slow, "sample_s_repeats"] = b.loc[slow, "sample_s_repeats"].map(lambda r: [2 * t for t in r])
     b["cell_id"] = b["cell_id"] + "x"  # a changed option: new ids, same labels
-    html, md = compare_runs(a, b, ("<b>A</b>", "B | fp16"), (tmp_path / "a", tmp_path / "b"), tmp_path / "out",
-                            RECORD, ["sampler", "steps", "seed", "prompt"])
+    html, md = compare_runs(
+        a,
+        b,
+        ("<b>A</b>", "B | fp16"),
+        (tmp_path / "a", tmp_path / "b"),
+        tmp_path / "out",
+        RECORD,
+        ["sampler", "steps", "seed", "prompt"],
+    )
     text = md.read_text("utf-8")
     assert f"{len(a)} cells matched by sampler, steps, seed, prompt; only in A: 0, only in B: 0" in text
     ddim = next(line for line in text.splitlines() if line.startswith("| DDIM · 10 steps"))
@@ -100,20 +129,42 @@ def test_compare_matches_cells_and_says_what_changed(tmp_path):
     assert "B \\| fp16" in text and "&lt;b&gt;A&lt;/b&gt;" in text  # markdown and HTML escaped
     page = html.read_text("utf-8")
     assert "<b>A</b>" not in page and page.count("data:image/png;base64,") == len(a)
-    by_id, only_a, only_b = compare_runs(a, b, ("a", "b"), (tmp_path / "a", tmp_path / "b"), tmp_path / "ids",
-                                         RECORD)[1].read_text("utf-8"), len(a), len(b)
+    by_id, only_a, only_b = (
+        compare_runs(a, b, ("a", "b"), (tmp_path / "a", tmp_path / "b"), tmp_path / "ids", RECORD)[1].read_text(
+            "utf-8"
+        ),
+        len(a),
+        len(b),
+    )
     assert f"0 cells matched by cell id; only in A: {only_a}, only in B: {only_b}" in by_id
-    assert markdown({"names": ("x", "y"), "matched": 0, "match": "cell id", "only_a": 0, "only_b": 0,
-                     "overall": "", "metrics": [], "rows": [], "time_test": "t", "quality_test": "q"}).count("|") > 4
-
+    assert (
+        markdown(
+            {
+                "names": ("x", "y"),
+                "matched": 0,
+                "match": "cell id",
+                "only_a": 0,
+                "only_b": 0,
+                "overall": "",
+                "metrics": [],
+                "rows": [],
+                "time_test": "t",
+                "quality_test": "q",
+            }
+        ).count("|")
+        > 4
+    )
 
 
 @pytest.mark.slow
 def test_the_benchmark_objective_reaches_the_report(tmp_path):
     config = tmp_path / "bench.yaml"
-    config.write_text('name: objective\nprompts: ["a red circle"]\nseeds: [1, 2]\nsamplers: [Euler, DDIM]\n'
-                      'steps: [4, 8]\nsize: [8, 8]\n'
-                      'report: {objective: time, constraints: {ode_error: "<= 10"}}\n', encoding="utf-8")
+    config.write_text(
+        'name: objective\nprompts: ["a red circle"]\nseeds: [1, 2]\nsamplers: [Euler, DDIM]\n'
+        "steps: [4, 8]\nsize: [8, 8]\n"
+        'report: {objective: time, constraints: {ode_error: "<= 10"}}\n',
+        encoding="utf-8",
+    )
     done = _cli("run", str(config), "-o", str(tmp_path / "run"), "--no-progress")
     assert done.returncode == 0, done.stderr
     store = Store.open(tmp_path / "run", create=False)

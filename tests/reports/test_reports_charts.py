@@ -1,4 +1,5 @@
 """Charts: files written, the expected series drawn, colours shared, Pareto members named."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,14 @@ def _svg_texts(path) -> list[str]:
 
 def test_every_chart_has_png_and_svg(drawn):
     run_dir, _, _, made = drawn
-    assert set(made) == {"time_bars", "time_vs_steps", "nfe_vs_steps", "quality_ode_error",
-                         "quality_alignment", "quality_fidelity"}  # CPU memory is not per cell: no chart
+    assert set(made) == {
+        "time_bars",
+        "time_vs_steps",
+        "nfe_vs_steps",
+        "quality_ode_error",
+        "quality_alignment",
+        "quality_fidelity",
+    }  # CPU memory is not per cell: no chart
     for chart in made.values():
         with Image.open(run_dir / chart.png) as img:
             assert img.width > 300 and img.height > 100
@@ -86,12 +93,17 @@ def test_quality_chart_names_the_pareto_front(drawn):
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     # independent front: deterministic samplers without failures, dominated points removed
-    pts = [(f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n)) for s in SAMPLERS
-           if not s.stochastic for n in STEPS if (s.name, n) != FAILED_CELL[:2]]
+    pts = [
+        (f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n))
+        for s in SAMPLERS
+        if not s.stochastic
+        for n in STEPS
+        if (s.name, n) != FAILED_CELL[:2]
+    ]
     front = {a[0] for a in pts if not any(b[1] <= a[1] and b[2] <= a[2] and b != a for b in pts)}
     assert not ax.texts  # no labels on the plot (they overlap at scale): the caption names the front
     caption = made["quality_ode_error"].caption
-    named = caption[caption.index("Pareto front, fastest first: ") + 29:].rstrip(".").split(", ")
+    named = caption[caption.index("Pareto front, fastest first: ") + 29 :].rstrip(".").split(", ")
     assert set(named) == front
     texts = _svg_texts(run_dir / made["quality_ode_error"].svg)
     assert "Pareto front" in texts
@@ -127,17 +139,34 @@ def _many_samplers(n: int = 60) -> pd.DataFrame:
         for steps in (5, 10, 20, 40):
             t = 0.001 * (1 + i) * steps / 5
             name = f"sampler {i:02d}"
-            rows.append({"sampler": name, "sampler_id": f"{family}:algo{i}", "steps": steps, "time_s": t,
-                         "time_min": t * 0.9, "time_max": t * 1.2, "nfe": float(steps * (1 + i % 2)),
-                         "stochastic": False, "n_failed": 0, "ode_error": 0.5 / steps ** (1 + i % 3), "slice": "",
-                         "series": name, "label": f"{name} · {steps} steps", "choice": f"{name} · {steps} steps"})
+            rows.append(
+                {
+                    "sampler": name,
+                    "sampler_id": f"{family}:algo{i}",
+                    "steps": steps,
+                    "time_s": t,
+                    "time_min": t * 0.9,
+                    "time_max": t * 1.2,
+                    "nfe": float(steps * (1 + i % 2)),
+                    "stochastic": False,
+                    "n_failed": 0,
+                    "ode_error": 0.5 / steps ** (1 + i % 3),
+                    "slice": "",
+                    "series": name,
+                    "label": f"{name} · {steps} steps",
+                    "choice": f"{name} · {steps} steps",
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_sixty_samplers_fit_small_multiples_with_legends_inside_the_figure(tmp_path):
     summary = _many_samplers()
     colours = sampler_colours(summary["sampler"])
-    for fig, _ in (charts.time_vs_steps(summary, colours), charts.quality_vs_time(summary, colours, METRICS["ode_error"])):
+    for fig, _ in (
+        charts.time_vs_steps(summary, colours),
+        charts.quality_vs_time(summary, colours, METRICS["ode_error"]),
+    ):
         panels = [ax for ax in fig.axes if ax.get_visible()]
         assert len(panels) == 6  # 40 k-diffusion samplers in 4 panels of 10, 20 diffusers ones in 2
         fig.savefig(tmp_path / "c.png", dpi=60)

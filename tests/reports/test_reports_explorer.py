@@ -1,4 +1,5 @@
 """The grid explorer: its data (reports.explorer) and its behaviour in a real headless Chromium."""
+
 from __future__ import annotations
 
 import json
@@ -36,15 +37,18 @@ def _evil_run(run_dir: Path):
     evil = FakeSampler(EVIL_SAMPLER, "k:evil/normal", "k", "normal", False, 0.011, 0.4, 1.0, (200, 200, 20))
     results, meta = make_fake_run(run_dir, samplers=(*SAMPLERS, evil))
     # an option that varies within one sampler is an axis of its own
-    results["sampler_options"] = [{"eta": EVIL_OPTION if seed == SEEDS[0] else 1.0} if s == "DDIM" else None
-                                  for s, seed in zip(results["sampler"], results["seed"])]
+    results["sampler_options"] = [
+        {"eta": EVIL_OPTION if seed == SEEDS[0] else 1.0} if s == "DDIM" else None
+        for s, seed in zip(results["sampler"], results["seed"])
+    ]
     return results, meta
 
 
 def test_payload_has_every_cell_and_varied_axis(tmp_path):
     results, _ = make_fake_run(tmp_path)
-    payload = build_explorer(results, tmp_path, report_axes(), [METRICS["ode_error"]], METRICS["ode_error"],
-                             EmbedMode())
+    payload = build_explorer(
+        results, tmp_path, report_axes(), [METRICS["ode_error"]], METRICS["ode_error"], EmbedMode()
+    )
     keys = [a["key"] for a in payload["axes"]]
     assert keys == ["prompt", "sampler", "steps", "seed"]  # the record's order; one-valued axes are "fixed"
     assert ("model", "analytic") in [tuple(f) for f in payload["fixed"]]
@@ -71,8 +75,9 @@ def test_linked_mode_above_the_embed_limit(tmp_path):
     results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1])
     payload = build_explorer(results, tmp_path, report_axes(), [], None, EmbedMode(True, limit_bytes=100))
     assert payload["linked"] and all(c["src"].startswith("images/") for c in payload["cells"] if "src" in c)
-    html = reports.build_report(results, {"name": "x"}, tmp_path, record=RECORD,
-                                mode=EmbedMode(embed=False)).read_text("utf-8")
+    html = reports.build_report(results, {"name": "x"}, tmp_path, record=RECORD, mode=EmbedMode(embed=False)).read_text(
+        "utf-8"
+    )
     assert "Linked mode" in html and 'src="charts/' in html
 
 
@@ -110,8 +115,10 @@ def browser():
         yield b
 
 
-BROKEN = ("Array.from(document.images).filter(i => i.getAttribute('src') !== null)"  # the dialog's <img> waits
-          ".filter(i => !(i.complete && i.naturalWidth > 0)).length")
+BROKEN = (
+    "Array.from(document.images).filter(i => i.getAttribute('src') !== null)"  # the dialog's <img> waits
+    ".filter(i => !(i.complete && i.naturalWidth > 0)).length"
+)
 ROW_HEADERS = "Array.from(document.querySelectorAll('#ex-grid tbody th')).map(t => t.textContent)"
 COL_HEADERS = "Array.from(document.querySelectorAll('#ex-grid thead th:not(.corner)')).map(t => t.textContent)"
 
@@ -145,13 +152,16 @@ def test_switching_axes_changes_the_grid(evil_report, browser):
     assert browser.evaluate(COL_HEADERS) == [f"seed {s}" for s in SEEDS]
     _choose(browser, "ex-z", "sampler")
     assert browser.evaluate("document.querySelectorAll('#ex-grid .ex-block').length") == len(names)
-    assert browser.evaluate("document.querySelectorAll('#ex-grid button.tile').length") \
-        == len(names) * len(PROMPTS) * len(SEEDS)
+    assert browser.evaluate("document.querySelectorAll('#ex-grid button.tile').length") == len(names) * len(
+        PROMPTS
+    ) * len(SEEDS)
     # the fixed selector of an axis on the grid is hidden; the others still pick the slice shown
     assert browser.evaluate("document.querySelector('select[data-axis=steps]').parentElement.hidden") is False
     assert browser.evaluate("document.querySelector('select[data-axis=prompt]').parentElement.hidden") is True
-    browser.evaluate("document.getElementById('ex-size').value = 64;"
-                     "document.getElementById('ex-size').dispatchEvent(new Event('input'))")
+    browser.evaluate(
+        "document.getElementById('ex-size').value = 64;"
+        "document.getElementById('ex-size').dispatchEvent(new Event('input'))"
+    )
     assert browser.evaluate("document.querySelector('#ex-grid button.tile img').width") == 64
     assert browser.problems() == []
 

@@ -1,4 +1,5 @@
 """Grid geometry, labels, tiles and paging on a small fake run (real PNGs, real PIL drawing)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -38,10 +39,10 @@ def test_samplers_by_steps_geometry_and_labels(run):
             assert img.size == page.size
         boxes = [t.box for t in page.tiles]
         assert all(0 <= x and 0 <= y and x + w <= width and y + h <= height for x, y, w, h in boxes)
-        assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
         # row-major: same row shares y, same column shares x, columns go left to right
         for i in range(len(SAMPLERS)):
-            row = boxes[i * len(STEPS):(i + 1) * len(STEPS)]
+            row = boxes[i * len(STEPS) : (i + 1) * len(STEPS)]
             assert len({y for _, y, _, _ in row}) == 1
             assert [x for x, _, _, _ in row] == sorted(x for x, _, _, _ in row)
         for j in range(len(STEPS)):
@@ -117,8 +118,7 @@ def test_default_specs_and_fixed_step_grids(run):
 
 
 def test_missing_combination_and_random_weights_note(tmp_path):
-    results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1], fail=False,
-                               random_weights=True)
+    results, _ = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1], fail=False, random_weights=True)
     results = results[~((results["sampler"] == SAMPLERS[0].name) & (results["steps"] == STEPS[0]))]
     page = render_grids(results, tmp_path, SAMPLER_STEPS, report_axes())[0]
     assert page.tiles[0].status == "missing" and page.tiles[0].href is None

@@ -1,4 +1,5 @@
 """The HTML report: content and escaping read from the file, behaviour checked in headless Chromium."""
+
 from __future__ import annotations
 
 import io
@@ -87,18 +88,23 @@ def test_sections_warnings_and_environment(report):
 
 def test_recommendation_names_the_independent_pick(report):
     _, _, html, _, _ = report
-    pts = [(f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n)) for s in SAMPLERS
-           if not s.stochastic for n in STEPS if (s.name, n) != FAILED_CELL[:2]]
+    pts = [
+        (f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n))
+        for s in SAMPLERS
+        if not s.stochastic
+        for n in STEPS
+        if (s.name, n) != FAILED_CELL[:2]
+    ]
     best = min(p[2] for p in pts)
     pick = min((p for p in pts if p[2] <= 1.01 * best), key=lambda p: p[1])  # noise-free fixture: no ties
-    block = html[html.index('class="verdict"'):]
-    block = block[:block.index("</div>")]
+    block = html[html.index('class="verdict"') :]
+    block = block[: block.index("</div>")]
     assert re.search(r'class="pick">' + re.escape(pick[0]) + "<", block)
 
 
 def test_failures_list_every_failed_cell(report):
     _, _, html, results, _ = report
-    failures = html[html.index('id="failures"'):html.index('id="environment"')]
+    failures = html[html.index('id="failures"') : html.index('id="environment"')]
     assert failures.count('<pre class="err">') == int((results["status"] == "failed").sum()) == 1
     assert FAIL_ERROR.replace("<", "&lt;").replace(">", "&gt;") in failures
 
@@ -109,8 +115,9 @@ def test_regenerating_gives_the_same_page(report):
 
 
 def test_random_weights_and_no_metrics(tmp_path):
-    results, meta = make_fake_run(tmp_path, metrics=False, random_weights=True, prompts=PROMPTS[:1],
-                                  seeds=SEEDS[:1], fail=False)
+    results, meta = make_fake_run(
+        tmp_path, metrics=False, random_weights=True, prompts=PROMPTS[:1], seeds=SEEDS[:1], fail=False
+    )
     meta["warnings"] = []
     html = reports.build_report(results, meta, tmp_path, record=RECORD).read_text(encoding="utf-8")
     assert "random weights" in html and "images and CLIP scores are not meaningful" in html
@@ -169,8 +176,10 @@ def test_table_sorts_on_header_click(report, browser):
     click = "document.querySelector('#configs th[data-key=\"time\"] button').click()"
     browser.evaluate(click)
     assert _time_values(browser) == sorted(before)
-    assert browser.evaluate("document.querySelector('#configs th[data-key=\"time\"]').getAttribute('aria-sort')") \
+    assert (
+        browser.evaluate("document.querySelector('#configs th[data-key=\"time\"]').getAttribute('aria-sort')")
         == "ascending"
+    )
     browser.evaluate(click)
     assert _time_values(browser) == sorted(before, reverse=True)
     assert browser.problems() == []
@@ -181,12 +190,16 @@ def test_query_flag_sorts_and_filters_on_load(report, browser):
     _, path, _, _, _ = report
     browser.load(path.as_uri() + "?sort=time&dir=descending&filter=ddim")
     times = _time_values(browser)
-    visible = browser.evaluate("Array.from(document.querySelectorAll('#configs tbody tr'))"
-                               ".filter(r => !r.hidden).map(r => r.cells[0].textContent)")
+    visible = browser.evaluate(
+        "Array.from(document.querySelectorAll('#configs tbody tr'))"
+        ".filter(r => !r.hidden).map(r => r.cells[0].textContent)"
+    )
     assert times == sorted(times, reverse=True)
     assert visible == ["DDIM"] * len(STEPS)
-    assert browser.evaluate("document.getElementById('configs-count').textContent") \
+    assert (
+        browser.evaluate("document.getElementById('configs-count').textContent")
         == f"{len(STEPS)} of {len(SAMPLERS) * len(STEPS)} rows"
+    )
 
 
 @needs_chromium
@@ -206,8 +219,9 @@ def test_a_run_where_every_cell_failed_still_reports(tmp_path):
     results, meta = make_fake_run(tmp_path, prompts=PROMPTS[:1], seeds=SEEDS[:1])
     for column in ("sample_s", "total_s", "nfe", "ode_error", "alignment", "fidelity"):
         results[column] = float("nan")
-    results = results.assign(status="failed", error="CUDA out of memory", image=None,
-                             sample_s_repeats=[[] for _ in range(len(results))])
+    results = results.assign(
+        status="failed", error="CUDA out of memory", image=None, sample_s_repeats=[[] for _ in range(len(results))]
+    )
     html = reports.build_report(results, meta, tmp_path, record=RECORD).read_text(encoding="utf-8")
     assert "Nothing to recommend" in html and "No charts" in html
     assert html.count('<pre class="err">CUDA out of memory</pre>') == len(results)
@@ -217,9 +231,12 @@ def test_a_run_where_every_cell_failed_still_reports(tmp_path):
 def test_store_like_types_nan_for_none_and_json_repeats(tmp_path):
     results, meta = make_fake_run(tmp_path, prompts=PROMPTS[:1], metrics=False)
     results = results.assign(
-        error=[float("nan")] * len(results), image=results["image"].where(results["image"].notna(), float("nan")),
+        error=[float("nan")] * len(results),
+        image=results["image"].where(results["image"].notna(), float("nan")),
         sample_s_repeats=[json.dumps(v) for v in results["sample_s_repeats"]],
-        stochastic=results["stochastic"].astype(int), random_weights=0)
+        stochastic=results["stochastic"].astype(int),
+        random_weights=0,
+    )
     html = reports.build_report(results, meta, tmp_path, record=RECORD).read_text(encoding="utf-8")
     assert 'href="nan"' not in html and "no error message recorded" in html
     assert "0.0475–0.055" in html  # Euler a at 5 steps: repeat range read back from JSON text
@@ -238,9 +255,12 @@ def test_rebuilding_without_a_metric_removes_its_stale_chart(tmp_path):
 def test_quoted_filter_matches_whole_cells_only(report, browser):
     _, path, _, _, _ = report
     browser.load(path.as_uri() + '?filter="5"')
-    visible = browser.evaluate("Array.from(document.querySelectorAll('#configs tbody tr'))"
-                               ".filter(r => !r.hidden).map(r => r.cells[1].textContent)")
+    visible = browser.evaluate(
+        "Array.from(document.querySelectorAll('#configs tbody tr'))"
+        ".filter(r => !r.hidden).map(r => r.cells[1].textContent)"
+    )
     assert visible == ["5"] * len(SAMPLERS)  # "5" alone: not 0.05 s nor 15 NFE
     browser.load(path.as_uri() + "?filter=5")
-    assert browser.evaluate("Array.from(document.querySelectorAll('#configs tbody tr')).filter(r => !r.hidden)"
-                            ".length") > len(SAMPLERS)
+    assert browser.evaluate(
+        "Array.from(document.querySelectorAll('#configs tbody tr')).filter(r => !r.hidden).length"
+    ) > len(SAMPLERS)

@@ -1,4 +1,5 @@
 """Summary, Pareto front and recommendations: checked against brute force and the fixture's known laws."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +16,20 @@ from reports.recommend import advise, best_by_budget, budget_ladder, eligible, f
 
 
 def _rows(points: list[tuple[str, float, float]], metric: str = "ode_error", stochastic=()) -> pd.DataFrame:
-    return pd.DataFrame([{"label": label, "sampler": label.split("@")[0], "steps": 10, "time_s": t, metric: q,
-                          "n_failed": 0, "stochastic": label in stochastic} for label, t, q in points])
+    return pd.DataFrame(
+        [
+            {
+                "label": label,
+                "sampler": label.split("@")[0],
+                "steps": 10,
+                "time_s": t,
+                metric: q,
+                "n_failed": 0,
+                "stochastic": label in stochastic,
+            }
+            for label, t, q in points
+        ]
+    )
 
 
 def _brute_front(points: list[tuple[str, float, float]], lower_better: bool) -> set[str]:
@@ -24,8 +37,11 @@ def _brute_front(points: list[tuple[str, float, float]], lower_better: bool) -> 
     sign = 1 if lower_better else -1
     front = set()
     for a in points:
-        dominated = any(b[1] <= a[1] and sign * b[2] <= sign * a[2] and (b[1] < a[1] or sign * b[2] < sign * a[2])
-                        for b in points if b is not a)
+        dominated = any(
+            b[1] <= a[1] and sign * b[2] <= sign * a[2] and (b[1] < a[1] or sign * b[2] < sign * a[2])
+            for b in points
+            if b is not a
+        )
         if not dominated:
             front.add(a[0])
     return front
@@ -44,8 +60,7 @@ def test_pareto_front_matches_brute_force(goal_metric):
 
 def test_fastest_within_one_percent_of_best():
     spec = METRICS["alignment"]
-    rows = _rows([("slow@best", 1.0, 0.900), ("fast@close", 0.4, 0.8925), ("faster@far", 0.2, 0.85)],
-                 "alignment")
+    rows = _rows([("slow@best", 1.0, 0.900), ("fast@close", 0.4, 0.8925), ("faster@far", 0.2, 0.85)], "alignment")
     pick = fastest_near_best(rows, spec)
     assert pick.label == "fast@close"  # 0.8925 >= 0.99 * 0.9 = 0.891; 0.85 is not
     rows.loc[1, "alignment"] = 0.890
@@ -78,8 +93,7 @@ def test_best_by_budget_fits_each_budget_and_improves():
 
 
 def test_eligible_drops_failed_and_stochastic_for_ode_distance():
-    rows = _rows([("sde@1", 0.1, 0.01), ("ode@1", 0.2, 0.02), ("broken@1", 0.05, 0.001)],
-                 stochastic=("sde@1",))
+    rows = _rows([("sde@1", 0.1, 0.01), ("ode@1", 0.2, 0.02), ("broken@1", 0.05, 0.001)], stochastic=("sde@1",))
     rows.loc[2, "n_failed"] = 1
     kept, notes = eligible(rows, METRICS["ode_error"])
     assert list(kept["label"]) == ["ode@1"]
@@ -109,8 +123,13 @@ def test_summary_follows_the_fixture_laws(tmp_path):
 def test_advice_on_fixture_matches_independent_ranking(tmp_path):
     results, _ = make_fake_run(tmp_path)
     advice = advise(summarise(results, report_axes()), METRICS["ode_error"])
-    candidates = [(f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n))
-                  for s in SAMPLERS if not s.stochastic for n in STEPS if (s.name, n) != FAILED_CELL[:2]]
+    candidates = [
+        (f"{s.name} · {n} steps", s.sec_per_step * n, ode_error(s, n))
+        for s in SAMPLERS
+        if not s.stochastic
+        for n in STEPS
+        if (s.name, n) != FAILED_CELL[:2]
+    ]
     best = min(candidates, key=lambda c: c[2])
     assert advice.best.label == best[0]
     near = [c for c in candidates if c[2] <= best[2] * 1.01]

@@ -1,4 +1,5 @@
 """Noise tests of the report against scipy's reference implementations."""
+
 from __future__ import annotations
 
 import numpy as np

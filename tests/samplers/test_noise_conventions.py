@@ -1,4 +1,5 @@
 """Noise conventions, bit for bit against implementations written here from each tool's documented behaviour."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -134,8 +135,8 @@ def test_euler_ancestral_under_comfyui_equals_a_loop_written_from_its_convention
     generator = torch.Generator().manual_seed(SEEDS[0])
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
         denoised = denoiser(x, sigma * x.new_ones([1]))
-        up = torch.minimum(sigma_next, (sigma_next ** 2 * (sigma ** 2 - sigma_next ** 2) / sigma ** 2) ** 0.5)
-        down = (sigma_next ** 2 - up ** 2) ** 0.5
+        up = torch.minimum(sigma_next, (sigma_next**2 * (sigma**2 - sigma_next**2) / sigma**2) ** 0.5)
+        down = (sigma_next**2 - up**2) ** 0.5
         x = x + (x - denoised) / sigma * (down - sigma)
         if sigma_next > 0:
             x = x + torch.randn((1, *x.shape[1:]), generator=generator) * up

@@ -1,4 +1,5 @@
 """The family adapters: option tables against the libraries, pass-through, the exceptions they absorb."""
+
 from __future__ import annotations
 
 import inspect
@@ -58,6 +59,7 @@ def test_ancestral_eta_zero_is_euler(model):
 def test_options_reach_the_libraries(model):
     def run(name, options):
         return samplers.sample(samplers.resolve(name, None, options), make_task(model, (1,), 6))
+
     assert not torch.equal(run("LMS", {"order": 1}), run("LMS", {}))
     assert torch.equal(run("LMS", {"order": 1}), run("Euler", {}))  # first-order linear multistep is Euler
     assert not torch.equal(run("DDIM", {"eta": 1.0}), run("DDIM", {}))
@@ -117,13 +119,14 @@ def test_both_families_feed_the_model_the_same_first_input(model):
         def recording(x, t, eps=task.eps, inputs=inputs):
             inputs.append((x.clone(), t.clone()))
             return eps(x, t)
+
         recorded = samplers.SampleTask(recording, task.alphas_cumprod, task.noise, 4, (1,))
         samplers.sample(samplers.resolve(name), recorded)
         seen[name] = inputs[0]
     (xk, tk), (xd, td) = seen.values()
     assert float(tk[0]) == pytest.approx(999.0) and float(td[0]) == pytest.approx(999.0)
     sigma = math.sqrt((1 - float(model.alphas_cumprod[-1])) / float(model.alphas_cumprod[-1]))
-    expected = make_task(model, (1,)).noise * sigma / math.sqrt(1 + sigma ** 2)
+    expected = make_task(model, (1,)).noise * sigma / math.sqrt(1 + sigma**2)
     torch.testing.assert_close(xk, expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(xd, expected, rtol=1e-5, atol=1e-6)
 

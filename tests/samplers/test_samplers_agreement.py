@@ -1,5 +1,6 @@
 """k-diffusion vs diffusers on the same algorithm and noise: equal where the algorithm is the same, and
 every documented difference is real and is the whole difference (the controlled run agrees)."""
+
 from __future__ import annotations
 
 import pytest

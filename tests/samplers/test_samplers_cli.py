@@ -1,4 +1,5 @@
 """`bench samplers`, `bench agree`, and samplers that run image by image through the real runner."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_listing_names_every_sampler_without_torch():
-    code = ("import sys; from bench.cli import main; rc = main(['samplers']);"
-            "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
+    code = (
+        "import sys; from bench.cli import main; rc = main(['samplers']);"
+        "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     for spec in samplers.SAMPLERS:
@@ -65,10 +68,17 @@ def test_bench_agree(capsys):
 @pytest.mark.slow  # end to end: runs in CI's full pass (-m slow)
 def test_one_by_one_samplers_in_the_runner_record_each_images_nfe(tmp_path):
     def frame(batch_size: int):
-        config = load_config(write_config(
-            tmp_path / f"b{batch_size}.yaml", batch_size=batch_size, output=str(tmp_path / f"r{batch_size}"),
-            prompts=["a blue square on yellow"], seeds=[1, 2, 3], steps=[3],
-            samplers=[{"name": "DPM adaptive", "eta": 0}, {"name": "Euler", "s_churn": 1.0}]))
+        config = load_config(
+            write_config(
+                tmp_path / f"b{batch_size}.yaml",
+                batch_size=batch_size,
+                output=str(tmp_path / f"r{batch_size}"),
+                prompts=["a blue square on yellow"],
+                seeds=[1, 2, 3],
+                steps=[3],
+                samplers=[{"name": "DPM adaptive", "eta": 0}, {"name": "Euler", "s_churn": 1.0}],
+            )
+        )
         run(config, progress=False)
         return bench.load_results(config.output).set_index("cell_id").sort_index()
 
@@ -86,8 +96,24 @@ def test_benchmark_files_cover_the_a1111_menu_and_every_sampler():
 
     root = Path(__file__).resolve().parents[2]
     default = load_config(root / "benchmarks.yaml")
-    labels = {"Euler", "Euler a", "LMS", "Heun", "DPM2", "DPM2 a", "DPM++ 2S a", "DPM++ 2M", "DPM++ SDE",
-              "DPM++ 2M SDE", "DPM++ 3M SDE", "DPM fast", "DPM adaptive", "DDIM", "PLMS", "UniPC"}
+    labels = {
+        "Euler",
+        "Euler a",
+        "LMS",
+        "Heun",
+        "DPM2",
+        "DPM2 a",
+        "DPM++ 2S a",
+        "DPM++ 2M",
+        "DPM++ SDE",
+        "DPM++ 2M SDE",
+        "DPM++ 3M SDE",
+        "DPM fast",
+        "DPM adaptive",
+        "DDIM",
+        "PLMS",
+        "UniPC",
+    }
     assert {c.spec.label for c in default.samplers} == labels
     assert default.steps == (5, 10, 20, 40) and len(default.prompts) == 4 and len(default.seeds) == 4
     everything = load_config(root / "examples" / "all-samplers.yaml")

@@ -1,5 +1,6 @@
 """Every registered sampler on the analytic model: runs, right shape, finite, NFE recorded,
 reproducible, and batch invariant (an image is bit-identical alone or in a batch)."""
+
 from __future__ import annotations
 
 import pytest
@@ -68,8 +69,18 @@ def test_stochastic_samplers_use_the_seed(model, spec):
     steps = 10  # SA-Solver adds noise only for 200 <= t <= 800: give every sampler steps there
     a = samplers.sample(spec, make_task(model, (5,), steps))
     other = make_task(model, (6,), steps)
-    b = samplers.sample(spec, samplers.SampleTask(other.eps, other.alphas_cumprod, make_task(model, (5,)).noise,
-                                                  steps, (6,), eps_single=other.eps_single, eps_pair=other.eps_pair))
+    b = samplers.sample(
+        spec,
+        samplers.SampleTask(
+            other.eps,
+            other.alphas_cumprod,
+            make_task(model, (5,)).noise,
+            steps,
+            (6,),
+            eps_single=other.eps_single,
+            eps_pair=other.eps_pair,
+        ),
+    )
     assert not torch.equal(a, b)
 
 

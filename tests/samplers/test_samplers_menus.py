@@ -1,4 +1,5 @@
 """samplers.menus: every ComfyUI, A1111 and diffusers menu entry resolves here or says why it does not."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The paper family (samplers/solvers_*.py): identities each algorithm must satisfy, CFG++'s unconditional
 prediction, the table against the functions, and the measured order of convergence of each deterministic one."""
+
 from __future__ import annotations
 
 import importlib
@@ -61,12 +62,18 @@ def _same_prompt_task(model, seeds, steps=6, cfg=3.0):
     return samplers.SampleTask(guided, task.alphas_cumprod, task.noise, steps, seeds, eps_pair=guided.with_uncond)
 
 
-@pytest.mark.parametrize("cfgpp,base", [
-    ("euler_cfg_pp", "k:euler"), ("euler_ancestral_cfg_pp", "k:euler_ancestral"),
-    ("dpmpp_2s_ancestral_cfg_pp", "k:dpmpp_2s_ancestral"), ("dpmpp_2m_cfg_pp", "k:dpmpp_2m"),
-    ("res_multistep_cfg_pp", "paper:res_multistep"),
-    ("res_multistep_ancestral_cfg_pp", "paper:res_multistep_ancestral"),
-    ("gradient_estimation_cfg_pp", "paper:gradient_estimation")])
+@pytest.mark.parametrize(
+    "cfgpp,base",
+    [
+        ("euler_cfg_pp", "k:euler"),
+        ("euler_ancestral_cfg_pp", "k:euler_ancestral"),
+        ("dpmpp_2s_ancestral_cfg_pp", "k:dpmpp_2s_ancestral"),
+        ("dpmpp_2m_cfg_pp", "k:dpmpp_2m"),
+        ("res_multistep_cfg_pp", "paper:res_multistep"),
+        ("res_multistep_ancestral_cfg_pp", "paper:res_multistep_ancestral"),
+        ("gradient_estimation_cfg_pp", "paper:gradient_estimation"),
+    ],
+)
 def test_cfgpp_is_its_base_solver_when_uncond_equals_cond(model, cfgpp, base):
     spec, base_spec = samplers.resolve(f"{cfgpp}/karras"), samplers.resolve(base, "karras")
     ours = samplers.sample(spec, _same_prompt_task(model, (3, 4)))
@@ -83,9 +90,12 @@ def test_cfgpp_renoises_with_the_unconditional_prediction(model):
         guided = GuidedEps(model, model.encode(["a blue square on yellow"]), model.encode([""]), cfg)
         task = samplers.SampleTask(guided, task.alphas_cumprod, task.noise, 6, (3,), eps_pair=guided.with_uncond)
         out = samplers.sample(spec, task)
-        euler = samplers.sample(samplers.resolve("k:euler/karras"),
-                                samplers.SampleTask(GuidedEps(model, guided.cond, guided.uncond, cfg),
-                                                    task.alphas_cumprod, task.noise, 6, (3,)))
+        euler = samplers.sample(
+            samplers.resolve("k:euler/karras"),
+            samplers.SampleTask(
+                GuidedEps(model, guided.cond, guided.uncond, cfg), task.alphas_cumprod, task.noise, 6, (3,)
+            ),
+        )
         assert (out - euler).abs().max() > 1e-2
         assert guided.calls == 6
 
@@ -113,11 +123,15 @@ def test_stochastic_variants_at_eta_0_are_their_ode_solvers(model):
 
 def test_uni_pc_variants_differ_only_where_the_paper_says(model):
     """bh1 and bh2 differ where a single difference is used (order 1 and warm-up); at 1 step both denoise."""
-    one = [samplers.sample(samplers.resolve(f"{n}/karras"), make_task(model, (3,), steps=1))
-           for n in ("uni_pc", "uni_pc_bh2")]
+    one = [
+        samplers.sample(samplers.resolve(f"{n}/karras"), make_task(model, (3,), steps=1))
+        for n in ("uni_pc", "uni_pc_bh2")
+    ]
     assert torch.equal(one[0], one[1])
-    six = [samplers.sample(samplers.resolve(f"{n}/karras"), make_task(model, (3,), steps=6))
-           for n in ("uni_pc", "uni_pc_bh2")]
+    six = [
+        samplers.sample(samplers.resolve(f"{n}/karras"), make_task(model, (3,), steps=6))
+        for n in ("uni_pc", "uni_pc_bh2")
+    ]
     assert not torch.equal(six[0], six[1])
 
 
@@ -169,8 +183,10 @@ def test_restart_is_heun_plus_its_restarts(model):
 
 def test_er_sde_spans_ddim_and_ancestral(model):
     """phi = sigma^2 at first order is the ancestral (DDPM) step: Euler a with the same noise."""
-    er = samplers.sample(samplers.resolve("er_sde/karras", None, {"noise_scale": "ancestral", "max_order": 1}),
-                         make_task(model, (3, 4), steps=8))
+    er = samplers.sample(
+        samplers.resolve("er_sde/karras", None, {"noise_scale": "ancestral", "max_order": 1}),
+        make_task(model, (3, 4), steps=8),
+    )
     euler_a = samplers.sample(samplers.resolve("k:euler_ancestral", "karras"), make_task(model, (3, 4), steps=8))
     torch.testing.assert_close(er, euler_a, rtol=1e-4, atol=1e-4)
     ode = samplers.resolve("er_sde/karras", None, {"noise_scale": "ode"})

@@ -1,5 +1,6 @@
 """A user's own sampler (samplers.plugins): from a module the test writes, through a benchmark file and the real
 runner, with the built-ins' fairness; bad paths and signatures are one located line."""
+
 from __future__ import annotations
 
 import sys
@@ -70,14 +71,21 @@ def package(tmp_path):
 
 
 def _config(package: Path, sampler) -> Path:
-    return write_config(package / "bench.yaml", samplers=[sampler, "Euler"], prompts=["a red circle"],
-                        seeds=[1, 2, 3], steps=[4], metrics=["ode_error"])
+    return write_config(
+        package / "bench.yaml",
+        samplers=[sampler, "Euler"],
+        prompts=["a red circle"],
+        seeds=[1, 2, 3],
+        steps=[4],
+        metrics=["ode_error"],
+    )
 
 
 @pytest.mark.slow
 def test_own_function_runs_like_a_builtin(package):
-    config = load_config(_config(package, {"function": "mypkg.solvers:sample_mine", "schedule": "karras",
-                                           "label": "Mine"}))
+    config = load_config(
+        _config(package, {"function": "mypkg.solvers:sample_mine", "schedule": "karras", "label": "Mine"})
+    )
     spec = config.samplers[0].spec
     assert spec.id == "user:mypkg.solvers:sample_mine/karras" and spec.stochastic and spec.label == "Mine"
     assert samplers.resolve("Mine") == spec  # the label is a name, like a built-in's
@@ -120,12 +128,15 @@ def test_plain_function_equals_k_diffusion_euler(package, model):
     torch.testing.assert_close(ours, samplers.sample(samplers.resolve("k:euler/karras"), make_task(model, (3,), 5)))
 
 
-@pytest.mark.parametrize("function, words", [
-    ("mypkg.nothere:sample_mine", ["cannot import 'mypkg.nothere'", "ModuleNotFoundError"]),
-    ("mypkg.solvers:sample_yours", ["has no function 'sample_yours'"]),
-    ("mypkg.solvers:bad_signature", ["must take (model, x, sigmas, extra_args, callback, disable", "(model, x)"]),
-    ("mypkg.solvers.sample_mine", ["must be written module:function"]),
-])
+@pytest.mark.parametrize(
+    "function, words",
+    [
+        ("mypkg.nothere:sample_mine", ["cannot import 'mypkg.nothere'", "ModuleNotFoundError"]),
+        ("mypkg.solvers:sample_yours", ["has no function 'sample_yours'"]),
+        ("mypkg.solvers:bad_signature", ["must take (model, x, sigmas, extra_args, callback, disable", "(model, x)"]),
+        ("mypkg.solvers.sample_mine", ["must be written module:function"]),
+    ],
+)
 def test_bad_function_is_one_located_line(package, function, words):
     path = _config(package, {"function": function, "label": "Mine"})
     with pytest.raises(ConfigError) as info:

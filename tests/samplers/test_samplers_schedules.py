@@ -1,4 +1,5 @@
 """Schedule functions against their published definitions and independent implementations."""
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ from samplers import schedules
 from samplers.kdiffusion import _import_k_diffusion, sigmas_for
 from samplers.schedules import AYS_SIGMAS, SCHEDULE_FUNCTIONS
 
-BETAS = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+BETAS = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
 ABAR = torch.cumprod(1 - BETAS, 0)
 SIGMAS = ((1 - ABAR) / ABAR) ** 0.5  # SD's discrete sigmas, ascending
 LO, HI = float(SIGMAS[0]), float(SIGMAS[-1])
@@ -42,8 +43,14 @@ def test_karras_formula_eq5():
     assert math.isclose(float(run("karras", n)[-2]), 0.0292, rel_tol=1e-2)  # SD's sigma_min
 
 
-@pytest.mark.parametrize("name,k_name", [("karras", "get_sigmas_karras"), ("exponential", "get_sigmas_exponential"),
-                                         ("polyexponential", "get_sigmas_polyexponential")])
+@pytest.mark.parametrize(
+    "name,k_name",
+    [
+        ("karras", "get_sigmas_karras"),
+        ("exponential", "get_sigmas_exponential"),
+        ("polyexponential", "get_sigmas_polyexponential"),
+    ],
+)
 def test_matches_k_diffusion(name, k_name):
     k = _import_k_diffusion()
     expected = getattr(k.sampling, k_name)(12, LO, HI)
@@ -83,8 +90,13 @@ def test_kl_optimal_is_even_in_arctan_sigma():
     assert math.isclose(sigmas[0], HI) and math.isclose(sigmas[-1], LO)
 
 
-@pytest.mark.parametrize("name,key,diffusers_key", [("align_your_steps", "sd15", "StableDiffusionSigmas"),
-                                                    ("align_your_steps_sdxl", "sdxl", "StableDiffusionXLSigmas")])
+@pytest.mark.parametrize(
+    "name,key,diffusers_key",
+    [
+        ("align_your_steps", "sd15", "StableDiffusionSigmas"),
+        ("align_your_steps_sdxl", "sdxl", "StableDiffusionXLSigmas"),
+    ],
+)
 def test_align_your_steps_published_values(name, key, diffusers_key):
     from diffusers.schedulers.scheduling_utils import AysSchedules
 
