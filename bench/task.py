@@ -72,3 +72,28 @@ def build_task(
         eps_pair=batch.with_uncond,
         noise_convention=first.as_dict.get("noise", "samplerbench"),
     )
+
+
+def analytic_cells(prompt: str, size: int, cfg_scale: float, steps: int, seeds: Sequence[int]) -> list[Any]:
+    """Cells of one batch on the default analytic model (every other axis at its default), for tools and
+    tests that drive samplers directly with the runner's own task (`bench agree`, the sampler tests)."""
+    from bench.config import SamplerChoice
+    from bench.matrix import Cell
+    from bench.models import ModelSpec
+
+    euler = SamplerChoice("Euler", samplers.resolve("Euler"))
+    return [
+        Cell.of(
+            model=ModelSpec("analytic"),
+            prompt=prompt,
+            negative_prompt="",
+            size=(size, size),
+            clip_skip=1,
+            cfg_scale=cfg_scale,
+            sampler=euler,
+            steps=steps,
+            noise="samplerbench",
+            seed=seed,
+        )
+        for seed in seeds
+    ]

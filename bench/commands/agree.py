@@ -16,32 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def analytic_tasks(size: int = 8, prompt: str = "a red circle", cfg_scale: float = 7.0):
     """A task factory on the analytic model: (steps, seeds) -> the runner's SampleTask (bench.task)."""
-    from bench.config import SamplerChoice
-    from bench.matrix import Cell
-    from bench.models import ModelSpec
     from bench.models.loaders import analytic
-    from bench.task import build_task
+    from bench.task import analytic_cells, build_task
 
     model = analytic({})
 
     def make(steps: int, seeds: tuple[int, ...]):
-        import samplers
-
-        cells = [
-            Cell.of(
-                model=ModelSpec("analytic"),
-                prompt=prompt,
-                negative_prompt="",
-                size=(size, size),
-                clip_skip=1,
-                cfg_scale=cfg_scale,
-                sampler=SamplerChoice("Euler", samplers.resolve("Euler")),
-                steps=steps,
-                noise="samplerbench",
-                seed=seed,
-            )
-            for seed in seeds
-        ]
+        cells = analytic_cells(prompt, size, cfg_scale, steps, seeds)
         return build_task(model, cells)
 
     return make
