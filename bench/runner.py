@@ -41,8 +41,14 @@ def run(
     stream: TextIO | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    """Run every pending cell of `config` into its run directory."""
+    """Run every pending cell of `config` into its run directory.
+
+    On the local executor the first model with pending cells loads before the store is opened, so a
+    run refused for its model (a missing file, a size it cannot make) changes nothing on disk.
+    """
     cells = expand(config)
+    kind = (config.executor or executors.ExecutorSettings()).kind
+    loaded = _load_first(config, cells, force) if kind == "local" else {}
     store = Store.open(config.output)
     try:
         todo = pending_cells(cells, store, force)
@@ -53,8 +59,8 @@ def run(
         store.set_meta("report", config.report)  # the report's objective and constraints (reports.objective)
         store.set_meta("created", store.get_meta("created") or utc_now())
         bar = Progress(len(todo), stream or sys.stderr, enabled=progress)
-        execute = executors.resolve((config.executor or executors.ExecutorSettings()).kind)
-        failed = execute(config, todo, store, bar, argv or [])
+        execute = executors.resolve(kind)
+        failed = execute(config, todo, store, bar, argv or [], **({"loaded": loaded} if loaded else {}))
         return RunSummary(config.output, len(cells), len(cells) - len(todo), len(todo), failed)
     finally:
         try:
@@ -63,23 +69,46 @@ def run(
             store.close()  # also when the export fails (a full disk): no connection left open
 
 
-def run_local(config: Config, cells: list[Cell], store: Store, bar: Progress, argv: list[str]) -> int:
-    """The local executor: each model loaded once in this process, its batches run in order."""
+def _load_first(config: Config, cells: list[Cell], force: bool) -> dict:
+    """{model spec: loaded model} of the first model that has cells to run (read-only look at the store)."""
+    from bench.lock import writer_active
+    from bench.store import Store as _Store
+
+    done: set[str] = set()
+    if not force and (config.output / "results.sqlite").is_file():
+        reader = _Store.open(config.output, readonly=True, lock_is_ours=writer_active(config.output))
+        try:
+            done = reader.done_ids()
+        finally:
+            reader.close()
+    for model_spec in config.models:
+        if any(c.model == model_spec and c.id not in done for c in cells):
+            return {model_spec: load_for(config, model_spec)}
+    return {}
+
+
+def run_local(
+    config: Config, cells: list[Cell], store: Store, bar: Progress, argv: list[str], loaded: dict | None = None
+) -> int:
+    """The local executor: each model loaded once in this process (or `loaded` already), batches in order."""
     failed = 0
     for model_spec in config.models:
         model_cells = [c for c in cells if c.model == model_spec]
         if model_cells:
-            failed += run_model(config, model_spec, model_cells, store, bar, argv)
+            model = (loaded or {}).pop(model_spec, None)
+            failed += run_model(config, model_spec, model_cells, store, bar, argv, model)
     return failed
 
 
-def run_model(config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress, argv: list[str]) -> int:
-    """Load one model once, run its cells batch by batch, write each cell at once; returns failures."""
+def run_model(
+    config: Config, model_spec, cells: list[Cell], store: Store, bar: Progress, argv: list[str], model=None
+) -> int:
+    """Load one model once (unless given), run its cells batch by batch, write each cell at once; returns failures."""
     from bench import environment
     from bench.metrics.stage import MetricStage
     from bench.session import ModelSession
 
-    model = load_for(config, model_spec)
+    model = model if model is not None else load_for(config, model_spec)
     with torch_threads(getattr(model, "torch_threads", None)):
         store.set_meta("model", model.identity())
         store.set_meta("models", {**store.get_meta("models", {}), model_spec.label: model.identity()})

@@ -49,7 +49,9 @@ class Store:
         self.db = connection
 
     @classmethod
-    def open(cls, run_dir: str | Path, create: bool = True, readonly: bool = False) -> "Store":
+    def open(
+        cls, run_dir: str | Path, create: bool = True, readonly: bool = False, lock_is_ours: bool = False
+    ) -> "Store":
         """Open (or create) a run's store; `readonly` writes nothing at all (bench.store_open)."""
         from bench.store_open import connect_readonly, damaged, private_copy
 
@@ -59,7 +61,7 @@ class Store:
             raise UserError(f"{run_dir}: not a run directory (no results.sqlite)")
         try:
             if readonly:
-                store = cls(run_dir, connect_readonly(path))
+                store = cls(run_dir, connect_readonly(path, lock_is_ours))
                 if store._outdated():  # an older release's store: migrate a private copy, never the file
                     store.db.close()
                     store = cls(run_dir, private_copy(path))

@@ -28,13 +28,14 @@ def damaged(path: Path, exc: BaseException) -> UserError:
     )
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write `path` nor create anything next to it (see the module doc)."""
+def connect_readonly(path: Path, lock_is_ours: bool = False) -> sqlite3.Connection:
+    """A connection that cannot write `path` nor create anything next to it (see the module doc).
+    `lock_is_ours`: this process holds the run's lock (and has not written yet), so no writer is active."""
     from bench.lock import writer_active
 
     wal = path.with_name(path.name + "-wal")
     uri = path.resolve().as_uri()
-    if not _nonempty(wal) and not writer_active(path.parent):
+    if not _nonempty(wal) and (lock_is_ours or not writer_active(path.parent)):
         return sqlite3.connect(f"{uri}?immutable=1", uri=True)
     try:
         db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
