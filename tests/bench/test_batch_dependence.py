@@ -64,3 +64,43 @@ def test_a_unet_image_depends_on_its_batch_by_at_most_a_pixel_level_or_two(tmp_p
     print(f"\ntiny random SD, batch_size 1 vs 4: {changed} of {total} images change, by at most {worst} level(s)")
     assert total == len(SAMPLERS) * len(SEEDS)
     assert worst <= 2  # rounding in the UNet, not a different image
+
+
+@pytest.mark.slow
+def test_bench_check_tells_batch_noise_from_a_real_change(tmp_path, capsys):
+    """The drift default (0.0001 of the fingerprint's RMS) passes the same run at another batch size on a
+    UNet, and fails the same cells when the model's output moves by 1 %."""
+    tiny = {"arch": "tiny", "weights": "random", "seed": 0, "device": "cpu"}
+    images(tmp_path, tiny, 4)
+    images(tmp_path, tiny, 1)
+    baseline = tmp_path / "baseline.json"
+    assert main(["baseline", str(tmp_path / "run4"), "-o", str(baseline)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "run1"), "--baseline", str(baseline)]) == 0
+    report = capsys.readouterr().out
+    assert "REGRESSIONS" not in report  # no drift: a pixel level of batch noise is far below the default
+    assert "batch size differs" in report  # said, as a warning, not a failure
+
+    import dataclasses
+
+    import samplers
+    import samplers.kdiffusion
+
+    real = samplers.kdiffusion.sample
+
+    def perturbed(spec, task):  # the model's prediction 1 % off: a real change of the same cells
+        eps = task.eps
+        return real(spec, dataclasses.replace(task, eps=lambda x, t: eps(x, t) * 1.01))
+
+    config = yaml.safe_load((tmp_path / "b1.yaml").read_text())
+    config["output"] = str(tmp_path / "moved")
+    (tmp_path / "moved.yaml").write_text(yaml.safe_dump(config))
+    samplers.FAMILIES.replace("k", perturbed)
+    try:
+        assert main(["run", str(tmp_path / "moved.yaml"), "--no-progress", "--no-report"]) == 0
+    finally:
+        samplers.FAMILIES.replace("k", real)
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "moved"), "--baseline", str(baseline)]) == 1
+    regressions = capsys.readouterr().out.split("REGRESSIONS")[1]
+    assert "drift" in regressions
