@@ -1,4 +1,9 @@
-"""A small progress line on stderr: cells done, rate, ETA (redrawn on a terminal, sparse in logs)."""
+"""A small progress line on stderr: cells done, the batch just finished, rate, ETA (redrawn on a terminal,
+sparse in logs).
+
+The rate, and so the ETA, counts from the end of the first batch: model loading and the first warm-ups are
+one-off costs, and counting them would make the ETA wrong for the whole run.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,16 @@ class Progress:
         self.tty = self.stream.isatty()
         self.start = time.perf_counter()
         self._last_print = -1.0
+        self._first: tuple[float, int] | None = None  # (when, cells done) at the end of the first batch
+        self.label = ""
 
-    def update(self, n: int, failed: int = 0) -> None:
+    def update(self, n: int, failed: int = 0, label: str = "") -> None:
         self.done += n
         self.failed += failed
+        self.label = label or self.label
         now = time.perf_counter()
+        if self._first is None:
+            self._first = (now, self.done)
         if self.enabled and (self.tty or now - self._last_print >= 5 or self.done == self.total):
             self._last_print = now
             end = "\n" if not self.tty or self.done == self.total else ""
@@ -28,14 +38,17 @@ class Progress:
 
     def line(self, now: float) -> str:
         elapsed = max(now - self.start, 1e-9)
-        rate = self.done / elapsed
+        since, base = self._first or (self.start, 0)
+        steady = self.done - base
+        rate = steady / (now - since) if steady > 0 and now > since else self.done / elapsed
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         width = 24
         filled = int(width * self.done / self.total)
         bar = "#" * filled + "." * (width - filled)
         failed = f", {self.failed} failed" if self.failed else ""
+        label = f" | {self.label[:40]}" if self.label else ""
         return (
-            f"[{bar}] {self.done}/{self.total} cells{failed} | {rate:.1f} cells/s | "
+            f"[{bar}] {self.done}/{self.total} cells{failed}{label} | {rate:.1f} cells/s | "
             f"elapsed {_clock(elapsed)} | ETA {_clock(eta)}"
         )
 

@@ -123,7 +123,7 @@ def run_model(
                 _write(store, outcome, run_id, model, measured)
             batch_failed = sum(o.status != "ok" for o in outcomes)
             failed += batch_failed
-            bar.update(len(batch), batch_failed)
+            bar.update(len(batch), batch_failed, f"{batch[0].sampler.written} · {batch[0].steps} steps")
         metrics.finish()
         _record_warmups(store, model_spec, session.warmups)
         _add_warnings(store, metrics.warnings)
