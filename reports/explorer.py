@@ -91,11 +91,21 @@ def _metrics_text(cell: pd.Series, metrics: list[MetricSpec]) -> list[list[str]]
     return [[m.label, m.format(float(cell[m.name]))] for m in metrics if not is_missing(cell.get(m.name))]
 
 
+def _readable(path: Path | None, mode: EmbedMode, href: str) -> Thumb | None:
+    """The image's thumbnail, or None where it is missing or broken (the page shows a placeholder)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        return thumbnail(path, mode.embed, href)
+    except (OSError, SyntaxError, ValueError):  # truncated or not an image: Pillow's errors
+        return None
+
+
 def _thumbs(results: pd.DataFrame, run_dir: Path, mode: EmbedMode, progress: Progress | None) -> list[Thumb | None]:
     out: list[Thumb | None] = []
     for n, (status, image) in enumerate(zip(results["status"], results["image"]), start=1):
         path = None if status != "ok" or is_missing(image) else run_dir / str(image)
-        out.append(thumbnail(path, mode.embed, str(image)) if path is not None and path.is_file() else None)
+        out.append(_readable(path, mode, str(image)))
         if progress and n % 1000 == 0:
             progress(f"thumbnails {n}/{len(results)}")
     return out

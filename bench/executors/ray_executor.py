@@ -97,6 +97,10 @@ class WorkerPool:
         self.actors = [self.remote.remote(self.threads) for _ in range(count)]
         self.replacements = count  # at most as many replacements as workers, over the whole run
         self.ready: dict[Any, dict[str, Any]] = {}  # actor -> its description, once its model is loaded
+        self.names: dict[Any, str] = {}  # actor -> "host/device", kept after it dies (its results may still land)
+
+    def worker_of(self, actor: Any) -> str | None:
+        return self.names.get(actor)
 
     def spawn(self) -> Any | None:
         if self.replacements < 1:
@@ -245,6 +249,7 @@ class ModelRun:
             self.committer = Committer(self.config, self.store, model, self.run_id)
         _add_warnings(self.store, worker["warnings"])
         self.pool.ready[actor] = worker
+        self.pool.names[actor] = worker["worker"]
         self.stats.workers.append({**worker, "run_id": self.run_id})
         _account(self.store, self.settings, self.stats)
 
@@ -272,7 +277,7 @@ class ModelRun:
         if job.cells is None:
             self._joined(job.actor, value)
             return
-        worker = self.pool.ready.get(job.actor, {}).get("worker")
+        worker = self.pool.worker_of(job.actor)
         by_id = {c.id: c for c in job.cells}
         self._commit([outcome_of(by_id[r["cell_id"]], r) for r in value], worker)
 
