@@ -10,8 +10,9 @@
 Without `file:` the suite's published file is looked up in the cache (`~/.cache/samplerbench/prompts`,
 or $SAMPLERBENCH_CACHE/prompts) and downloaded there once on a connected machine (never when offline:
 HF_HUB_OFFLINE=1). Prompts keep the file's order; `categories:` filters (case-insensitive), `limit:`
-keeps the first N; duplicates are dropped (a cell is identified by its prompt). The category of each
-prompt is kept (`Prompts.categories`) for reports that group by it.
+keeps the first N; duplicates are dropped (a cell is identified by its prompt). Each prompt of a suite
+is a `SuitePrompt`: a str that carries its category (and PartiPrompts' challenge), stored on its cells as
+columns that are not part of the cell id (`bench.record`), so the report groups each metric by them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Suite:
     delimiter: str
     text: tuple[str, ...]  # the prompt column (first one present)
     category: str | None
+    challenge: str | None = None  # PartiPrompts' second grouping (Basic, Imagination, ...)
 
 
 SUITES: dict[str, Suite] = {
@@ -44,6 +46,7 @@ SUITES: dict[str, Suite] = {
             "\t",
             ("Prompt",),
             "Category",
+            "Challenge",
         ),
         Suite(
             "drawbench",
@@ -62,6 +65,24 @@ SUITES: dict[str, Suite] = {
         ),
     )
 }
+
+
+class SuitePrompt(str):
+    """A prompt read from a suite: the text (what the model sees and the cell id hashes) plus its labels."""
+
+    category: str | None
+    challenge: str | None
+
+    def __new__(cls, text: str, category: str | None = None, challenge: str | None = None) -> "SuitePrompt":
+        self = super().__new__(cls, text)
+        self.category, self.challenge = category, challenge
+        return self
+
+    def __reduce__(self) -> tuple:  # executors pickle cells: keep the labels
+        return (SuitePrompt, (str(self), self.category, self.challenge))
+
+
+Row = tuple[str, "str | None", "str | None"]  # (prompt, category, challenge)
 
 
 class Prompts(tuple):
@@ -109,8 +130,12 @@ def suite_file(suite: Suite) -> Path:
     return target
 
 
-def read_suite(suite: Suite, text: str) -> list[tuple[str, str | None]]:
-    """(prompt, category) rows of a suite file's text; ValueError naming the missing column."""
+def _label(row: dict, column: str | None) -> str | None:
+    return (row.get(column) or "").strip() or None if column else None
+
+
+def read_suite(suite: Suite, text: str) -> list[Row]:
+    """(prompt, category, challenge) rows of a suite file's text; ValueError naming the missing column."""
     reader = csv.DictReader(io.StringIO(text), delimiter=suite.delimiter)
     fields = reader.fieldnames or []
     column = next((c for c in suite.text if c in fields), None)
@@ -120,7 +145,7 @@ def read_suite(suite: Suite, text: str) -> list[tuple[str, str | None]]:
     for row in reader:
         prompt = (row.get(column) or "").strip()
         if prompt:
-            rows.append((prompt, (row.get(suite.category) or "").strip() or None if suite.category else None))
+            rows.append((prompt, _label(row, suite.category), _label(row, suite.challenge)))
     return rows
 
 
@@ -156,7 +181,7 @@ def parse_prompts(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
         )
         if suite.category is None:
             raise where.error(path + ("categories",), f"the {name} suite has no categories")
-        known = {c.lower(): c for _, c in rows if c}
+        known = {c.lower(): c for _, c, _ in rows if c}
         for i, category in enumerate(wanted):
             if category.lower() not in known:
                 raise where.error(
@@ -165,14 +190,15 @@ def parse_prompts(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
                 )
         keep = {c.lower() for c in wanted}
         rows = [r for r in rows if r[1] and r[1].lower() in keep]
-    unique = list(dict.fromkeys(p for p, _ in rows))
+    first = {r[0]: r for r in reversed(rows)}  # a duplicate keeps the labels of its first row
+    unique = list(dict.fromkeys(p for p, _, _ in rows))
     if "limit" in value:
         unique = unique[: as_int(value["limit"], path + ("limit",), where, minimum=1)]
-    categories = {p: c for p, c in reversed(rows) if c}
-    return Prompts(unique, {p: categories[p] for p in unique if p in categories}, name)
+    prompts = [SuitePrompt(*first[p]) for p in unique]
+    return Prompts(prompts, {p: p.category for p in prompts if p.category}, name)
 
 
-def _rows(suite: Suite, value: dict, path: tuple, where: Where) -> list[tuple[str, str | None]]:
+def _rows(suite: Suite, value: dict, path: tuple, where: Where) -> list[Row]:
     if "file" in value:
         given = Path(as_str(value["file"], path + ("file",), where, allow_empty=False)).expanduser()
         file = given if given.is_absolute() else Path(where.file).parent / given

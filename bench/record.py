@@ -39,6 +39,7 @@ class Column:
     codec: Codec = "text"
     label: str = ""
     numeric: bool = False  # sort numerically (ascending) rather than in first-seen order
+    group: bool = False  # a label of cells (a prompt's suite category): the report means each metric per value
 
     @property
     def sql(self) -> str:
@@ -190,13 +191,14 @@ def columns_of(role: Role) -> tuple[str, ...]:
 
 def for_reports() -> dict[str, Any]:
     """The record as plain data for `reports` (which never imports bench): each axis's display column,
-    label, ordering and role, and the name of every declared column."""
+    label, ordering and role, the name of every declared column, and the labels a report groups by."""
     return {
         "axes": [
             {"column": a.column.name, "label": a.column.label or a.name, "numeric": a.column.numeric, "role": a.role}
             for a in AXES.values()
         ],
         "columns": [c.name for c in columns()],
+        "groups": [{"column": c.name, "label": c.label or c.name} for c in axis_columns() if c.group],
     }
 
 
@@ -237,6 +239,15 @@ def _sampler_columns(choice: Any) -> dict[str, Any]:
     }
 
 
+def _prompt_columns(prompt: str) -> dict[str, Any]:
+    """A suite's prompt (bench.prompt_suites.SuitePrompt) stores its labels; a plain str has none."""
+    return {
+        "prompt": str(prompt),
+        "prompt_category": getattr(prompt, "category", None),
+        "prompt_challenge": getattr(prompt, "challenge", None),
+    }
+
+
 def _size_columns(size: tuple[int, int]) -> dict[str, Any]:
     return {"size": f"{size[0]}x{size[1]}", "width": size[0], "height": size[1]}
 
@@ -257,12 +268,18 @@ for _axis in (
         "prompt",
         "prompts",
         "bench.prompt_suites:parse_prompts",
-        (Column("prompt", label="prompt"),),
+        (
+            Column("prompt", label="prompt"),
+            Column("prompt_category", label="category", group=True),  # labels, not identity
+            Column("prompt_challenge", label="challenge", group=True),
+        ),
         help="the prompts (required): a list, or a suite {suite: parti | drawbench | coco2014, file:, "
         "categories:, limit:}",
         schema={"oneOf": [{"type": "array", "items": _STR, "minItems": 1}, {"type": "object"}]},
         role="replicate",
         same_work=True,
+        flatten=_prompt_columns,
+        identity=lambda p: {"prompt": str(p)},
     ),
     Axis(
         "negative_prompt",

@@ -25,11 +25,14 @@ class AxisInfo:
 class Axes:
     items: tuple[AxisInfo, ...]
     record_columns: frozenset[str] = frozenset()  # every column the harness declares (axes, measures)
+    groups: tuple[AxisInfo, ...] = ()  # labels of cells, not axes (a prompt's suite category): metrics per value
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> Axes:
-        """From the harness's plain description: {"axes": [{column, label, numeric, role}], "columns": [...]}."""
+        """From the harness's plain description: {"axes": [{column, label, numeric, role}], "columns": [...],
+        "groups": [{column, label}]}."""
         plain: Iterable[Mapping[str, Any]] = record["axes"]
+        groups = tuple(AxisInfo(str(g["column"]), str(g.get("label") or g["column"])) for g in record.get("groups", ()))
         return cls(
             tuple(
                 AxisInfo(
@@ -41,6 +44,7 @@ class Axes:
                 for a in plain
             ),
             frozenset(record.get("columns", ())),
+            groups,
         )
 
     @property

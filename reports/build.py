@@ -16,6 +16,7 @@ import pandas as pd
 
 from reports import ReportError
 from reports.axes import Axes
+from reports.categories import category_tables
 from reports.charts import render_charts
 from reports.embed import EmbedMode, human_bytes
 from reports.explorer import Progress, build_explorer
@@ -135,6 +136,8 @@ def build_report(
     _say(progress, started, f"explorer: {len(explorer['cells'])} cells")
     extra = config_keys(results, axes)[2:]
     tables = [config_table(summary, metrics, colours, extra, axes), cell_table(results, metrics, colours, axes)]
+    unmeaning = random_metrics | ({m.name for m in metrics if m.needs_real_weights} if random_weights else set())
+    tables[1:1] = category_tables(results, metrics, colours, axes, unmeaning)  # after the per-configuration table
 
     _remove_stale(run_dir, {c.png for c in charts} | {c.svg for c in charts})
     html = render_html(
