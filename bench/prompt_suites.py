@@ -194,8 +194,8 @@ def parse_prompts(value: Any, path: tuple, where: Where) -> tuple[str, ...]:
     unique = list(dict.fromkeys(p for p, _, _ in rows))
     if "limit" in value:
         unique = unique[: as_int(value["limit"], path + ("limit",), where, minimum=1)]
-    prompts = [SuitePrompt(*first[p]) for p in unique]
-    return Prompts(prompts, {p: p.category for p in prompts if p.category}, name)
+    chosen = [SuitePrompt(*first[p]) for p in unique]
+    return Prompts(chosen, {p: p.category for p in chosen if p.category}, name)
 
 
 def _rows(suite: Suite, value: dict, path: tuple, where: Where) -> list[Row]:

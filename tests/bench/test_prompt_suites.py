@@ -134,3 +134,54 @@ def test_the_mlperf_example_parses(tmp_path: Path) -> None:
     loaded = load_config(tmp_path / "mlperf.yaml")
     assert loaded.metrics == ("clip_score", "fid") and loaded.cfg_scales == (8.0,) and loaded.steps == (20,)
     assert loaded.quality.fid.kind == "stats" and len(loaded.prompts) == 2
+
+
+def test_suite_labels_are_cell_columns_not_identity(tmp_path: Path) -> None:
+    from bench.matrix import expand
+
+    (tmp_path / "parti.tsv").write_text(PARTI)
+    suite = load_config(config(tmp_path, {"suite": "parti", "file": "parti.tsv"}))
+    plain = load_config(config(tmp_path, [str(p) for p in suite.prompts]))
+    cells, plain_cells = expand(suite), expand(plain)
+    assert [c.id for c in cells] == [c.id for c in plain_cells]  # ids (and baselines) do not change
+    params = {c.prompt: c.params() for c in cells}
+    assert params["a horse riding an astronaut"]["prompt_category"] == "Animals"
+    assert params["a horse riding an astronaut"]["prompt_challenge"] == "Imagination"
+    assert params["bond"]["prompt_category"] == "Abstract" and type(params["bond"]["prompt"]) is str
+    assert {p["prompt_category"] for p in (c.params() for c in plain_cells)} == {None}
+    again = pickle.loads(pickle.dumps(cells[1]))  # executors pickle cells
+    assert again.params() == cells[1].params() and again.id == cells[1].id
+
+
+@pytest.mark.slow  # end to end: a real run and its report
+def test_a_suite_run_stores_categories_and_reports_means_per_category(tmp_path: Path) -> None:
+    import bench
+    from bench.cli import main
+    from reports.metrics import METRICS
+
+    (tmp_path / "parti.tsv").write_text(PARTI)
+    path = tmp_path / "b.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "prompts": {"suite": "parti", "file": "parti.tsv", "categories": ["Animals", "Vehicles"]},
+                "seeds": [1, 2],
+                "samplers": ["Euler", "Heun"],
+                "steps": [3],
+                "size": [8, 8],
+            }
+        )
+    )
+    assert main(["run", str(path), "-o", str(tmp_path / "run"), "--no-progress"]) == 0
+    frame = bench.load_results(tmp_path / "run")
+    assert dict(zip(frame.prompt, frame.prompt_category)) == {
+        "a cat sitting on a mat": "Animals",
+        "a horse riding an astronaut": "Animals",
+        "a red bus": "Vehicles",
+    }
+    assert set(frame.prompt_challenge) == {"Basic", "Imagination"}
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert 'id="by-prompt_category"' in html and 'id="by-prompt_challenge"' in html
+    animals = frame[(frame.sampler == "Heun") & (frame.prompt_category == "Animals")]
+    assert len(animals) == 4
+    assert METRICS["alignment"].format(animals.alignment.mean()) in html
