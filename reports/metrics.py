@@ -201,9 +201,13 @@ METRICS: dict[str, MetricSpec] = {
 
 #: metrics that cannot be measured here, with the reason (`metrics:` naming one is an error saying why)
 UNAVAILABLE: dict[str, str] = {
-    "image_reward": "ImageReward needs its package's own BLIP (image-reward 1.5 pins timm 0.6.13 and pulls "
-    "fairscale and datasets, downgrading this environment); no transformers architecture "
-    "loads its checkpoint as published, so samplerbench does not compute it",
+    "image_reward": "image-reward 1.5 (THUDM ImageReward) conflicts with this environment: it pins "
+    "timm==0.6.13 while open_clip_torch 3.3 requires timm>=1.0.17 (pip would downgrade timm from 1.0.31), and "
+    "pulls fairscale 0.4.13 and datasets; installed without its "
+    "dependencies, its BLIP text encoder (ImageReward/models/BLIP/med.py) imports apply_chunking_to_forward, "
+    "find_pruneable_heads_and_indices and prune_linear_layer from transformers.modeling_utils, which "
+    "transformers 5 no longer has, so its model class does not import (samplerbench does not patch a "
+    "dependency); no transformers architecture loads its BLIP checkpoint as published",
 }
 
 # Order in which a tile caption picks its "main quality figure".
