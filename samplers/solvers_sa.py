@@ -30,17 +30,21 @@ Node = tuple[float, torch.Tensor]  # (lambda, D)
 def sde_window(model, sigmas, start_percent: float, end_percent: float) -> tuple[float, float]:
     """The sigma interval where tau = eta: ComfyUI's sde_start_percent / sde_end_percent of the model's
     schedule, percent p being the model's timestep (1 - p) (N - 1) (diffusers' SASolver default,
-    200 <= t <= 800, is the same window). A model without a discrete schedule takes the run's sigmas."""
+    200 <= t <= 800, is the same window); 0 is above every sigma, 1 below. A model without a discrete
+    schedule takes the run's sigmas, log-linearly."""
     if hasattr(model, "t_to_sigma") and hasattr(model, "sigmas"):
         last = len(model.sigmas) - 1
 
-        def at(p: float) -> float:
-            return float(model.t_to_sigma(torch.tensor(min(max(1.0 - p, 0.0), 1.0) * last)))
+        def inside(p: float) -> float:
+            return float(model.t_to_sigma(torch.tensor((1.0 - p) * last)))
     else:
         lo, hi = float(sigmas[sigmas > 0].min()), float(sigmas.max())
 
-        def at(p: float) -> float:
+        def inside(p: float) -> float:
             return math.exp(math.log(hi) + p * (math.log(lo) - math.log(hi)))
+
+    def at(p: float) -> float:
+        return math.inf if p <= 0 else 0.0 if p >= 1 else inside(p)
 
     return at(end_percent), at(start_percent)
 
@@ -77,7 +81,19 @@ def sa_step(
 
 
 def _sa_solver(
-    model, x, sigmas, extra_args, callback, disable, eta, s_noise, noise_sampler, orders, window, pece
+    model,
+    x,
+    sigmas,
+    extra_args,
+    callback,
+    disable,
+    eta,
+    s_noise,
+    noise_sampler,
+    orders,
+    window,
+    lower_order_final,
+    pece,
 ) -> torch.Tensor:
     from k_diffusion.sampling import default_noise_sampler
 
@@ -106,9 +122,10 @@ def _sa_solver(
         noise = None
         if tau > 0 and s_noise > 0:
             noise = noise_sampler(sigmas[i], sigmas[i + 1]) * s_noise
-        # fewer points while warming up and, as diffusers' lower_order_final, near the end of the schedule
-        p = min(predictor_order, len(history), steps - i)
-        c = min(corrector_order, len(history) + 1, steps - i + 1)
+        # fewer points while warming up and (lower_order_final, as diffusers) over the last steps
+        left = steps - i if lower_order_final else steps
+        p = min(predictor_order, len(history), left)
+        c = min(corrector_order, len(history) + 1, left + 1)
         previous = (x, sigma, tau, noise, c)
         x = sa_step(x, sigma, sigma_next, history[:p], tau, noise, corrector=False)
     return x
@@ -129,6 +146,7 @@ def sample_sa_solver(
     corrector_order=4,
     sde_start_percent=0.2,
     sde_end_percent=0.8,
+    lower_order_final=True,
 ):
     """SA-Solver (arXiv:2309.05019): SA-Predictor of `predictor_order`, then, once D is evaluated at
     the predicted point, SA-Corrector of `corrector_order` on the same step (predictor-evaluate-corrector: the
@@ -137,7 +155,19 @@ def sample_sa_solver(
     orders = (predictor_order, corrector_order)
     window = (sde_start_percent, sde_end_percent)
     return _sa_solver(
-        model, x, sigmas, extra_args, callback, disable, eta, s_noise, noise_sampler, orders, window, pece=False
+        model,
+        x,
+        sigmas,
+        extra_args,
+        callback,
+        disable,
+        eta,
+        s_noise,
+        noise_sampler,
+        orders,
+        window,
+        lower_order_final,
+        pece=False,
     )
 
 
@@ -156,11 +186,24 @@ def sample_sa_solver_pece(
     corrector_order=4,
     sde_start_percent=0.2,
     sde_end_percent=0.8,
+    lower_order_final=True,
 ):
     """SA-Solver (arXiv:2309.05019) in predictor-evaluate-corrector-evaluate mode: D is evaluated again at the
     corrected point and that value enters the history (two evaluations per step, the first step one)."""
     orders = (predictor_order, corrector_order)
     window = (sde_start_percent, sde_end_percent)
     return _sa_solver(
-        model, x, sigmas, extra_args, callback, disable, eta, s_noise, noise_sampler, orders, window, pece=True
+        model,
+        x,
+        sigmas,
+        extra_args,
+        callback,
+        disable,
+        eta,
+        s_noise,
+        noise_sampler,
+        orders,
+        window,
+        lower_order_final,
+        pece=True,
     )

@@ -68,6 +68,7 @@ _SA = {
     "corrector_order": Option(int, 4, "SA-Corrector (Adams-Moulton) order; 0: none", choices=(0, 1, 2, 3, 4, 5, 6)),
     "sde_start_percent": Option(float, 0.2, "tau = eta from this fraction of the model's schedule", minimum=0.0),
     "sde_end_percent": Option(float, 0.8, "to this one (tau = 0 outside)", minimum=0.0),
+    "lower_order_final": Option(bool, True, "orders at most the steps left (diffusers' default; steadier below 15)"),
 }
 
 
