@@ -29,8 +29,8 @@ Node = tuple[float, torch.Tensor]  # (lambda, D)
 
 def sde_window(model, sigmas, start_percent: float, end_percent: float) -> tuple[float, float]:
     """The sigma interval where tau = eta: ComfyUI's sde_start_percent / sde_end_percent of the model's
-    schedule, percent p being the model's timestep (1 - p) (N - 1) (diffusers' SASolver default,
-    200 <= t <= 800, is the same window); 0 is above every sigma, 1 below. A model without a discrete
+    schedule, percent p being the model's timestep (1 - p) (N - 1): 0.2..0.8 is t in 199.8..799.2 (diffusers'
+    SASolver default: 200 <= t <= 800); 0 is above every sigma, 1 below. A model without a discrete
     schedule takes the run's sigmas, log-linearly."""
     if hasattr(model, "t_to_sigma") and hasattr(model, "sigmas"):
         last = len(model.sigmas) - 1
@@ -61,8 +61,8 @@ def sa_step(
     """x at sigma_next from x at sigma (arXiv:2309.05019: SA-Predictor, or SA-Corrector): D through
     `nodes` (newest first; for the corrector the first is at sigma_next) integrated against r e^{-r(lambda_t - u)}.
 
-    With two nodes the weight of their difference is taken at its leading term, r h^2 / 2 per unit slope, as the
-    authors' code and diffusers' SASolverScheduler do for order 2 (an O(h^3) change, "for few-step sampling")."""
+    With two nodes the weight of their difference is taken at its leading term, r h^2 / 2 per unit slope, as
+    diffusers' SASolverScheduler does at order 2 (an O(h^3) change it makes for few-step sampling, like UniPC's)."""
     lam_s, lam_t = lam(sigma), lam(sigma_next)
     h, r = lam_t - lam_s, 1.0 + tau * tau
     weights = lagrange_integrals([u for u, _ in nodes], lam_s, lam_t, weight=lambda u: r * np.exp(-r * (lam_t - u)))
