@@ -61,6 +61,7 @@ def order_bench():
     return OrderBench()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name,expected",
     [
@@ -75,6 +76,7 @@ def test_order_of_convergence(order_bench, name, expected):
     assert abs(measured.order - expected) <= 0.25, f"{name}: measured {measured.order:.2f}, expected {expected}"
 
 
+@pytest.mark.slow
 def test_without_lower_order_final_pec_reaches_order_4(order_bench):
     """Full orders to the end: PEC is 4th order; its warm-up still weighs at 40 steps, the last doubling is 4."""
     errors = list(order_bench.measure("paper:sa_solver?eta=0&lower_order_final=false").errors.values())
