@@ -30,6 +30,10 @@ EXPECTED: dict[str, tuple[float, str]] = {
     "paper:uni_pc?order=2": (3, "UniP-2 + UniC"),
     "paper:uni_pc": (4, "UniP-3 + UniC (default order 3)"),
     "paper:uni_pc_bh2": (4, "UniP-3 + UniC, B(h) = e^h - 1"),
+    "paper:sa_solver?eta=0": (3, "SA-Solver 3/4, tau = 0: PEC ends on D at a point predicted at order 2"),
+    "paper:sa_solver?eta=0&lower_order_final=false": (4, "SA-Predictor 3 + SA-Corrector 4: corrector order 4"),
+    "paper:sa_solver_pece?eta=0": (4, "SA-Predictor 3 + SA-Corrector 4, PECE: corrector order 4"),
+    "paper:sa_solver_pece?eta=0&predictor_order=2&corrector_order=2": (2, "SA-Corrector 2"),
 }
 
 

@@ -35,6 +35,10 @@ k-diffusion 0.1.1, SD's schedule, 10 and 20 steps):
   diffusers' DDPMScheduler and UniPCMultistepScheduler: the same up to diffusers' VP start and rounded
   timesteps, and DDPM draws the same noise. (diffusers' DEISMultistep ends at sigma_min, its last sigma
   repeated, where `paper:deis` denoises: 1.4e-2 apart, 4e-4 on diffusers' sigmas; not a listed pair.)
+- SA-Solver written here from its paper (`paper:sa_solver`, predictor and corrector order 2 as diffusers'
+  default) against diffusers' SASolverScheduler: both add noise for 200 <= t <= 800 but draw it differently,
+  and diffusers ends at sigma_min, returning x VP-scaled there. Controlled: tau = 0 on both sides (eta 0,
+  tau_func 0), k-diffusion on diffusers' sigmas with rounded t from diffusers' start, its result VP-scaled.
 - Few steps at high CFG on the sharp analytic mixture are chaotic (the image changes completely from n
   to 2n steps): there float rounding grows to visible differences and the table says so.
 """
@@ -67,7 +71,9 @@ class Pair:
     k: str
     diffusers: str
     why: str
-    controls: tuple[str, ...] = ()  # round_t, round_main_t, diffusers_sigmas, same_start, no_noise, alpha_to_one
+    #: round_t, round_main_t, diffusers_sigmas, same_start, no_noise, alpha_to_one, ode (tau = 0 on both sides),
+    #: vp_end (diffusers returns x at its last sigma VP-scaled: k-diffusion's divided by sqrt(1 + sigma^2))
+    controls: tuple[str, ...] = ()
     comparable: bool = True  # False: different noise sources, the distance is not an error
 
 
@@ -137,6 +143,13 @@ PAIRS: tuple[Pair, ...] = (
         "diffusers rounds timesteps; VP start",
         ("round_t", "same_start"),
     ),
+    Pair(
+        "SA-Solver 2/2 (paper)",
+        "paper:sa_solver/karras?predictor_order=2&corrector_order=2",
+        "diffusers:SASolver/karras",
+        "different noise draws; diffusers ends at sigma_min (VP-scaled), rounds timesteps; VP start",
+        ("ode", "diffusers_sigmas", "round_t", "same_start", "vp_end"),
+    ),
 )
 
 
@@ -190,7 +203,7 @@ def _controlled(pair: Pair, make_task: TaskFactory, steps: int, seeds: tuple[int
 
     options = {"s_noise": 0.0} if "no_noise" in pair.controls else {}
     last = {"set_alpha_to_one": True} if "alpha_to_one" in pair.controls else {}
-    k_spec = samplers.resolve(pair.k, None, options)
+    k_spec = samplers.resolve(pair.k, None, {**options, **({"eta": 0.0} if "ode" in pair.controls else {})})
     d_spec = samplers.resolve(pair.diffusers, None, {**options, **last})
     task = make_task(steps, seeds)
     k_eps = task.eps
@@ -198,6 +211,9 @@ def _controlled(pair: Pair, make_task: TaskFactory, steps: int, seeds: tuple[int
         k_eps = _Rounding(task.eps, every="round_t" in pair.controls)
     with ds.quiet():
         loop = ds.build(d_spec, task)
+        if "ode" in pair.controls:  # SASolverScheduler's noise scale tau(t), 0: its ODE solver
+            for scheduler in loop.schedulers:
+                scheduler.tau_func = lambda t: 0
         if "diffusers_sigmas" in pair.controls:  # k-diffusion on the noise levels diffusers steps through
             x_k = sample_on(k_spec, _with_eps(task, k_eps), loop.schedulers[0].sigmas.double().cpu())
         else:
@@ -209,6 +225,8 @@ def _controlled(pair: Pair, make_task: TaskFactory, steps: int, seeds: tuple[int
             vp = float(loop.init_noise_sigma) == 1.0  # DDPM-scaled x: divide by sqrt(1 + sigma^2)
             start = task.noise * (sigma0 / math.sqrt(1 + sigma0**2) if vp else sigma0)
         x_d = ds.denoise(loop, task.eps, start)
+    if "vp_end" in pair.controls:
+        x_k = x_k / math.sqrt(1 + float(loop.schedulers[0].sigmas[-1]) ** 2)
     return relative(x_d, x_k)
 
 

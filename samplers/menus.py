@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 _NO_PAPER = "no published definition: ComfyUI's own (GPL) code is its only specification"
-_TODO = "not implemented yet (paper: {}; its coefficient tables were not at hand offline, not guessed)"
+_SEEDS = (
+    "not implemented (SEEDS, arXiv:2305.14267): the paper's algorithms (stage coefficients, how the stages share "
+    "their noise) were not reachable offline, the authors' code is CC BY-NC-SA and the others found are "
+    "ComfyUI's (GPL) or copies of it; not guessed"
+)
 _EDM = "for EDM-parametrised models (sigma inputs, Playground v2.5): its sigmas are EDM's (0.002..80), not SD's"
 
 #: ComfyUI KSampler sampler_name -> None (covered: `name/<scheduler>` resolves) or why it is not
@@ -53,10 +57,10 @@ COMFY_SAMPLERS: dict[str, str | None] = {
     "gradient_estimation": None,
     "gradient_estimation_cfg_pp": None,
     "er_sde": None,
-    "seeds_2": _TODO.format("SEEDS, arXiv:2305.14267"),
-    "seeds_3": _TODO.format("SEEDS, arXiv:2305.14267"),
-    "sa_solver": _TODO.format("SA-Solver, arXiv:2309.05019"),
-    "sa_solver_pece": _TODO.format("SA-Solver, arXiv:2309.05019"),
+    "seeds_2": _SEEDS,
+    "seeds_3": _SEEDS,
+    "sa_solver": None,
+    "sa_solver_pece": None,
     "ddim": None,
     "uni_pc": None,
     "uni_pc_bh2": None,
@@ -214,7 +218,7 @@ def coverage() -> list[Coverage]:
 
 
 def summary_lines(results: list[Coverage] | None = None) -> list[str]:
-    """ "ComfyUI: 38/44 samplers, 9/9 schedulers, ...; A1111: ...", then each entry not covered and why."""
+    """ "ComfyUI: 41/44 samplers, 9/9 schedulers, ...; A1111: ...", then each entry not covered and why."""
     results = coverage() if results is None else results
     menus: dict[str, list[Coverage]] = {}
     for c in results:

@@ -61,6 +61,25 @@ def _row(
     )
 
 
+_SA = {
+    "eta": Option(float, 1.0, "noise scale tau inside the SDE window (0: the ODE, 1: the reverse SDE)", minimum=0.0),
+    "s_noise": S_NOISE,
+    "predictor_order": Option(int, 3, "SA-Predictor (Adams-Bashforth) order", choices=(1, 2, 3, 4, 5, 6)),
+    "corrector_order": Option(int, 4, "SA-Corrector (Adams-Moulton) order; 0: none", choices=(0, 1, 2, 3, 4, 5, 6)),
+    "sde_start_percent": Option(float, 0.2, "tau = eta from this fraction of the model's schedule", minimum=0.0),
+    "sde_end_percent": Option(float, 0.8, "to this one (tau = 0 outside)", minimum=0.0),
+    "lower_order_final": Option(bool, True, "orders at most the steps left (diffusers' default; steadier below 15)"),
+}
+
+
+def _sa_stochastic(options) -> bool:
+    return (
+        options.get("eta", 1.0) > 0
+        and options.get("s_noise", 1.0) > 0
+        and options.get("sde_end_percent", 0.8) > options.get("sde_start_percent", 0.2)
+    )
+
+
 _CFGPP = "CFG++: needs the unconditional prediction; the CFG scale is the paper's lambda (about 0.5-2)"
 
 PAPER_ALGORITHMS: dict[str, Algorithm] = {
@@ -110,6 +129,8 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
         },
         stochastic=lambda o: o.get("noise_scale", "er") != "ode" and o.get("s_noise", 1.0) > 0,
     ),
+    "sa_solver": _row("sa_solver", "SA-Solver PC", _SA, stochastic=_sa_stochastic),
+    "sa_solver_pece": _row("sa_solver_pece", "SA-Solver PECE", _SA, nfe=2.0, stochastic=_sa_stochastic),
     "euler_cfg_pp": _row("euler_cfg_pp", "Euler CFG++", note=_CFGPP),
     "euler_ancestral_cfg_pp": _row("euler_ancestral_cfg_pp", "Euler a CFG++", _ANC, stochastic=with_eta(), note=_CFGPP),
     "dpmpp_2s_ancestral_cfg_pp": _row(
@@ -126,6 +147,7 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
 _MODULE = {
     "restart": ("restart",),
     "solvers_sde": ("er_sde",),
+    "solvers_sa": ("sa_solver", "sa_solver_pece"),
     "solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
     "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
     "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
