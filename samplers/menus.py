@@ -74,9 +74,12 @@ COMFY_SCHEDULERS = (
     "kl_optimal",
 )
 
-#: ComfyUI gives these only the schedule's sigma range: with a schedule that does not span the model's
-#: whole range their pairs are not covered (here they always run on the model's bounds)
-RANGE_ONLY = {"dpm_fast": ("normal", "karras", "exponential"), "dpm_adaptive": ("normal", "karras", "exponential")}
+#: ComfyUI gives these only the schedule's sigma range: on these schedulers, which span the model's whole
+#: range, their pairs run the default (model-range) sampler; on the others the schedule's own range
+RANGE_ONLY = {
+    "dpm_fast": ("normal", "karras", "exponential", "kl_optimal"),
+    "dpm_adaptive": ("normal", "karras", "exponential", "kl_optimal"),
+}
 
 #: A1111 / Forge sampler menu label -> None (covered: the label resolves) or why not
 A1111_SAMPLERS: dict[str, str | None] = {
@@ -188,9 +191,7 @@ def comfy_pairs() -> Coverage:
     out = Coverage("ComfyUI", "pairs", 0, len(COMFY_SAMPLERS) * len(COMFY_SCHEDULERS))
     for name in COMFY_SAMPLERS:
         for scheduler in COMFY_SCHEDULERS:
-            if name in RANGE_ONLY and scheduler not in RANGE_ONLY[name]:
-                out.missing[f"{name}/{scheduler}"] = "ComfyUI takes the sigma range from this schedule"
-            elif name in covered:
+            if name in covered:
                 samplers.resolve(f"{name}/{scheduler}")
                 out.covered += 1
             else:
@@ -244,8 +245,6 @@ def comfy_study_names() -> list[str]:
     names = []
     for name, why in COMFY_SAMPLERS.items():
         for scheduler in COMFY_SCHEDULERS if why is None else ():
-            if name in RANGE_ONLY and scheduler not in RANGE_ONLY[name]:
-                continue
             spec = samplers.resolve(f"{name}/{scheduler}")
             if spec.id not in seen:
                 seen.add(spec.id)

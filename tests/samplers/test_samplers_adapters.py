@@ -164,3 +164,27 @@ def test_unipc_order_3_is_batch_invariant(model):
     out = samplers.sample(spec, make_task(model, seeds, 6))
     for i in (0, 5):
         assert torch.equal(samplers.sample(spec, make_task(model, (seeds[i],), 6))[0], out[i])
+
+
+@pytest.mark.parametrize("name", ["dpm_fast", "dpm_adaptive"])
+@pytest.mark.parametrize("scheduler", ["simple", "sgm_uniform", "ddim_uniform", "beta", "linear_quadratic"])
+def test_comfy_dpm_fast_and_adaptive_take_the_schedules_range(model, name, scheduler):
+    """ComfyUI hands these two the schedule's first and last non-zero sigma (dpm_fast: its step count)."""
+    from samplers.kdiffusion import bounds, sigmas_for
+
+    spec = samplers.resolve(f"{name}/{scheduler}")
+    task = make_task(model, (1,), 7)
+    model_sigmas = ((1 - task.alphas_cumprod) / task.alphas_cumprod).double() ** 0.5
+    sigmas = sigmas_for(spec, 7, model_sigmas)
+    lo, hi, n = bounds(spec, 7, model_sigmas)
+    assert (hi, lo, n) == (float(sigmas[0]), float(sigmas[-2]), len(sigmas) - 1)
+    assert lo > float(model_sigmas[0]) * 1.01 or hi < float(model_sigmas[-1]) * 0.99  # not the model's range
+    assert bounds(samplers.resolve(f"{name}/karras"), 7, model_sigmas)[:2] == (
+        float(model_sigmas[0]),
+        float(model_sigmas[-1]),
+    )
+    out = samplers.run(spec, task)
+    if name == "dpm_fast":
+        assert out.nfe == (n,) and (scheduler != "ddim_uniform" or n == 8)  # 7 DDIM steps are 8 here
+    own = samplers.run(samplers.resolve(f"{name}/karras"), make_task(model, (1,), 7)).latents
+    assert torch.isfinite(out.latents).all() and not torch.equal(out.latents, own)
