@@ -184,8 +184,12 @@ def _schedule_id(schedule: str, algo: Algorithm, name: str) -> str:
     wanted = normalise(schedule)
     if wanted == "automatic":
         return algo.default_schedule
+    # labels first: A1111's schedule type "Beta" is `beta_sigma`, not ComfyUI's `beta` (case does not count)
     for sid in algo.schedules:
-        if wanted in {normalise(sid), *(normalise(label) for label in ALL_SCHEDULES[sid].labels)}:
+        if wanted in {normalise(label) for label in ALL_SCHEDULES[sid].labels}:
+            return sid
+    for sid in algo.schedules:
+        if wanted == normalise(sid):
             return sid
     shown = [f"{sid} ({ALL_SCHEDULES[sid].labels[0]})" for sid in algo.schedules]
     others = [sid for sid in ALL_SCHEDULES if wanted in {normalise(sid), *map(normalise, ALL_SCHEDULES[sid].labels)}]

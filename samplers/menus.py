@@ -105,9 +105,9 @@ A1111_SAMPLERS: dict[str, str | None] = {
     "LCM": None,
 }
 
-_AYS_LISTS = (
-    "its published sigma list is not available offline here (only the 10-step SD 1.5 and SDXL "
-    "lists of the AYS page are)"
+_AYS_PAGE = (
+    "NVIDIA's AYS page (arXiv:2404.14507) publishes 10-step lists only, for SD 1.5, SDXL and SVD, and "
+    "diffusers' AysSchedules carries just those"
 )
 #: A1111 "Schedule type" label -> None (covered: `Euler` + that label resolves) or why not
 A1111_SCHEDULES: dict[str, str | None] = {
@@ -122,11 +122,13 @@ A1111_SCHEDULES: dict[str, str | None] = {
     "Simple": None,
     "Normal": None,
     "DDIM": None,
-    "Beta": "A1111's Beta places Beta quantiles in sigma: diffusers' beta_sigma (diffusers family "
-    "only); the k samplers have ComfyUI's beta over timesteps",
-    "Align Your Steps GITS": "GITS (Chen et al. 2024, arXiv:2405.11326): " + _AYS_LISTS,
-    "Align Your Steps 11": _AYS_LISTS,
-    "Align Your Steps 32": _AYS_LISTS,
+    "Beta": None,
+    "Align Your Steps GITS": "GITS (Chen et al. 2024, arXiv:2405.11326) publishes no SD sigma list: its "
+    "repository (zju-pi/diff-sampler, no licence) computes schedules by dynamic programming on warm-up "
+    "samples, and its SD tables exist only as code in ComfyUI (GPL) and Forge (AGPL); not copied",
+    "Align Your Steps 11": None,
+    "Align Your Steps 32": "its 32-level list has no published source (" + _AYS_PAGE + "); it exists only "
+    "as Forge's (AGPL) code; not copied, not guessed",
 }
 
 #: diffusers scheduler classes that apply to SD 1.x/2.x/XL -> None (covered) or why not
