@@ -230,8 +230,13 @@ def _diffusers_part(spec, cell) -> str:
     from samplers.algorithms import full_options
     from samplers.catalogue import algorithm_of
     from samplers.diffusers_schedulers import scheduler_class, scheduler_config
+    from samplers.diffusers_table import EDM
     from samplers.schedules import sd_alphas_cumprod
 
+    if spec.algorithm in EDM:  # the script's plain loop cannot feed them the v an eps model implies
+        raise UserError(
+            f"export --to diffusers: {spec.id} runs an eps model through samplerbench's EdmBridge; not exported"
+        )
     algo = algorithm_of(spec)
     options = full_options(algo, spec.option_dict) if algo else spec.option_dict
     config = scheduler_config(spec, algo, options, sd_alphas_cumprod(), (cell.seed,))

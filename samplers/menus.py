@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 _NO_PAPER = "no published definition: ComfyUI's own (GPL) code is its only specification"
 _TODO = "not implemented yet (paper: {}; its coefficient tables were not at hand offline, not guessed)"
-_EDM = "for EDM-parametrised models (sigma inputs, Playground v2.5): its sigmas are EDM's (0.002..80), not SD's"
 
 #: ComfyUI KSampler sampler_name -> None (covered: `name/<scheduler>` resolves) or why it is not
 COMFY_SAMPLERS: dict[str, str | None] = {
@@ -155,10 +154,11 @@ DIFFUSERS_SCHEDULERS: dict[str, str | None] = {
             "SASolver",
         )
     },
-    "EDMEuler": _EDM,
-    "EDMDPMSolverMultistep": _EDM,
-    "IPNDM": "its schedule is its own cosine one (it has no betas), not the model's; iPNDM itself is "
-    "paper:ipndm (ComfyUI's ipndm)",
+    "EDMEuler": None,
+    "EDMDPMSolverMultistep": None,
+    "IPNDM": "its schedule is its own: noise std sin(pi s/2) at s = 1, 1 - 1/n, ..., 0, which starts at alpha 0 "
+    "(sigma infinite, outside any model's range), its timesteps s in (0, 1]; trained_betas replaces that per-step "
+    "table (n + 1 entries, fixed for one n), not the model's betas; iPNDM itself is paper:ipndm (ComfyUI's ipndm)",
 }
 
 
