@@ -13,7 +13,7 @@ warm-up (skip_prk_steps), "UniPC" is UniPC with A1111's defaults (bh1, order 3) 
 EDMEuler and EDMDPMSolverMultistep take sigmas, not betas: they run on the model's sigma range (Karras or
 exponential spacing), with sigma_data 1 and v-prediction, which is exactly SD's parametrisation in
 sigma (c_in = 1/sqrt(sigma^2 + 1)); the adapter hands them the v its eps implies (`diffusers_schedulers`).
-IPNDM is not here: its schedule is its own (cosine, from alpha = 0), not the model's.
+IPNDM is not here: its schedule is its own (noise std sin^2(pi s/2), from alpha = 0), not the model's.
 """
 
 from __future__ import annotations

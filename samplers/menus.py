@@ -156,8 +156,8 @@ DIFFUSERS_SCHEDULERS: dict[str, str | None] = {
     },
     "EDMEuler": None,
     "EDMDPMSolverMultistep": None,
-    "IPNDM": "its schedule is its own: noise std sin(pi s/2) at s = 1, 1 - 1/n, ..., 0, which starts at alpha 0 "
-    "(sigma infinite, outside any model's range), its timesteps s in (0, 1]; trained_betas replaces that per-step "
+    "IPNDM": "its schedule is its own: noise std sin^2(pi s/2) at s = 1, 1 - 1/n, ..., 0, which starts at alpha 0 "
+    "(sigma infinite, outside any model's range), its timesteps in (0, 1]; trained_betas replaces that per-step "
     "table (n + 1 entries, fixed for one n), not the model's betas; iPNDM itself is paper:ipndm (ComfyUI's ipndm)",
 }
 
