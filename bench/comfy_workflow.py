@@ -53,6 +53,12 @@ COMFY_PAIRS: dict[str, tuple[str, str]] = {
     },
     "k:dpm_fast/exponential": ("dpm_fast", "karras"),
     "k:dpm_adaptive/adaptive": ("dpm_adaptive", "karras"),
+    # the schedules that hand them a narrower range (samplers.k_table.RANGE_SCHEDULES)
+    **{
+        f"k:{fn}/{s}": (fn, s)
+        for fn in ("dpm_fast", "dpm_adaptive")
+        for s in ("simple", "sgm_uniform", "ddim_uniform", "beta")
+    },
 }
 
 

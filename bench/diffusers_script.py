@@ -205,8 +205,8 @@ def _k_part(spec, steps: int) -> str:
     kwargs = {k: v for k, v in options.items() if k != "discard_next_to_last_sigma"}
     sigma_table = ((1 - sd_alphas_cumprod()) / sd_alphas_cumprod()) ** 0.5
     if spec.algorithm in kdiffusion.BOUNDED:
-        lo, hi = float(sigma_table[0]), float(sigma_table[-1])
-        args = f"{lo!r}, {hi!r}" + (", STEPS" if spec.algorithm == "dpm_fast" else "")
+        lo, hi, n = kdiffusion.bounds(spec, steps, sigma_table)
+        args = f"{lo!r}, {hi!r}" + ((", STEPS" if n == steps else f", {n}") if spec.algorithm == "dpm_fast" else "")
         sigmas, start, kind = [], f"{hi!r}", ("ancestral" if options.get("eta", 0.0) > 0 else None)
     else:
         values = kdiffusion.sigmas_for(spec, steps, sigma_table, bool(options.get("discard_next_to_last_sigma")))
@@ -230,8 +230,13 @@ def _diffusers_part(spec, cell) -> str:
     from samplers.algorithms import full_options
     from samplers.catalogue import algorithm_of
     from samplers.diffusers_schedulers import scheduler_class, scheduler_config
+    from samplers.diffusers_table import EDM
     from samplers.schedules import sd_alphas_cumprod
 
+    if spec.algorithm in EDM:  # the script's plain loop cannot feed them the v an eps model implies
+        raise UserError(
+            f"export --to diffusers: {spec.id} runs an eps model through samplerbench's EdmBridge; not exported"
+        )
     algo = algorithm_of(spec)
     options = full_options(algo, spec.option_dict) if algo else spec.option_dict
     config = scheduler_config(spec, algo, options, sd_alphas_cumprod(), (cell.seed,))

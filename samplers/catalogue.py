@@ -184,8 +184,13 @@ def _schedule_id(schedule: str, algo: Algorithm, name: str) -> str:
     wanted = normalise(schedule)
     if wanted == "automatic":
         return algo.default_schedule
+    # ids before labels, so that every name that resolved before resolves the same (cell ids and baselines
+    # depend on it): `beta` and `Beta` stay ComfyUI's `beta`; A1111's "Beta" is `beta_sigma` / "Beta (sigmas)"
     for sid in algo.schedules:
-        if wanted in {normalise(sid), *(normalise(label) for label in ALL_SCHEDULES[sid].labels)}:
+        if wanted == normalise(sid):
+            return sid
+    for sid in algo.schedules:
+        if wanted in {normalise(label) for label in ALL_SCHEDULES[sid].labels}:
             return sid
     shown = [f"{sid} ({ALL_SCHEDULES[sid].labels[0]})" for sid in algo.schedules]
     others = [sid for sid in ALL_SCHEDULES if wanted in {normalise(sid), *map(normalise, ALL_SCHEDULES[sid].labels)}]

@@ -7,6 +7,12 @@
   sqrt(sigma_max^2 + 1) for the sigma-based schedulers, 1 for DDIM-like ones), so every family starts
   from the same draw; the model sees `scale_model_input(x, t)`, i.e. DDPM-scaled x_t, at t as a float [B].
 - One scheduler per image, the model called on the whole batch (`Loop`): a batch never changes an image.
+- EDMEuler / EDMDPMSolverMultistep (`EdmBridge`): their "epsilon" is EDM's F-parametrisation (c_skip =
+  sigma_data^2 / (sigma^2 + sigma_data^2)), which no sigma_data turns into x0 = x - sigma eps; their
+  v-prediction with sigma_data 1 is SD's own sigma-space parametrisation (c_in = 1/sqrt(sigma^2 + 1),
+  x0 = x/(sigma^2 + 1) - sigma v/sqrt(sigma^2 + 1)). So they run on the model's sigma range as v-prediction,
+  the model sees the timestep of their sigma (log-linear, as k-diffusion), and gets back the exact v its eps
+  implies: v = (eps - sigma x0) / sqrt(sigma^2 + 1).
 - Own noise: each image's `step()` gets its CPU generator, seeded `derive_seed(seed, "ancestral")` as the
   k-diffusion family's ancestral noise (so Euler a draws the same numbers in both families);
   DPMSolverSDE gets its Brownian tree through `noise_sampler_seed`, seeded as k-diffusion's.
@@ -17,6 +23,7 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+import math
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +35,7 @@ import torch
 from samplers.algorithms import Algorithm, full_options
 from samplers.base import SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
-from samplers.diffusers_table import SD_CONFIG, SIGMA_FLAGS, SPACINGS
+from samplers.diffusers_table import EDM, SD_CONFIG, SIGMA_FLAGS, SPACINGS
 from samplers.schedules import sd_alphas_cumprod
 
 
@@ -71,12 +78,42 @@ def scheduler_config(
         config["timestep_spacing"] = spec.schedule
     elif spec.schedule in SIGMA_FLAGS:
         config[SIGMA_FLAGS[spec.schedule]] = True
+    if spec.algorithm in EDM:  # the model's sigma range, as v-prediction in SD's parametrisation (EdmBridge)
+        sigmas = model_sigmas(alphas_cumprod)
+        config.update(sigma_min=float(sigmas[0]), sigma_max=float(sigmas[-1]), sigma_schedule=spec.schedule)
+        config.update(sigma_data=1.0, prediction_type="v_prediction")
     targets = algo.options if algo is not None else {}
     config.update({k: v for k, v in options.items() if k not in targets or targets[k].target == "config"})
     if spec.algorithm == "DPMSolverSDE":  # one Brownian tree per image, seeded per image
         config["noise_sampler_seed"] = [derive_seed(s, "brownian") for s in seeds]
     params = _init_params(scheduler_class(spec.algorithm))
     return {k: v for k, v in config.items() if k in params}
+
+
+def model_sigmas(alphas_cumprod: torch.Tensor) -> torch.Tensor:
+    """The model's discrete sigmas [T], ascending, float64 on the CPU."""
+    abar = alphas_cumprod.detach().double().cpu()
+    return ((1 - abar) / abar) ** 0.5
+
+
+@dataclass
+class EdmBridge:
+    """Runs an eps model under an EDM-style scheduler set to v-prediction with sigma_data 1 (module doc)."""
+
+    log_sigmas: torch.Tensor  # the model's, ascending, float64
+
+    def timestep(self, sigma: float) -> float:
+        """The model's fractional timestep at `sigma`, linear in log sigma (k-diffusion's sigma_to_t)."""
+        table = self.log_sigmas
+        log_sigma = min(max(math.log(sigma), float(table[0])), float(table[-1]))
+        high = int(torch.searchsorted(table, torch.tensor(log_sigma, dtype=table.dtype)).clamp(1, len(table) - 1))
+        w = (log_sigma - float(table[high - 1])) / float(table[high] - table[high - 1])
+        return high - 1 + w
+
+    @staticmethod
+    def v(eps: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The v-prediction that eps implies at sigma: x0 = x - sigma eps, v = (eps - sigma x0)/sqrt(sigma^2 + 1)."""
+        return (eps - sigma * (x - sigma * eps)) / math.sqrt(sigma**2 + 1)
 
 
 @dataclass
@@ -91,6 +128,7 @@ class Loop:
 
     schedulers: list[Any]
     step_kwargs: list[dict[str, Any]]
+    bridge: EdmBridge | None = None  # EDM-style classes: the model's timestep and v from its eps
 
     @property
     def init_noise_sigma(self):
@@ -121,7 +159,8 @@ def build(spec: SamplerSpec, task: SampleTask) -> Loop:
             kwargs["generator"] = [torch.Generator().manual_seed(derive_seed(seed, "ancestral"))]
         schedulers.append(scheduler)
         step_kwargs.append(kwargs)
-    return Loop(schedulers, step_kwargs)
+    bridge = EdmBridge(model_sigmas(task.alphas_cumprod).log()) if spec.algorithm in EDM else None
+    return Loop(schedulers, step_kwargs, bridge)
 
 
 def denoise(loop: Loop, eps, x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +168,12 @@ def denoise(loop: Loop, eps, x: torch.Tensor) -> torch.Tensor:
     rows = [x[i : i + 1].clone() for i in range(x.shape[0])]  # fresh tensors: the same as alone
     for t in loop.timesteps:
         x_in = torch.cat([s.scale_model_input(row, t) for s, row in zip(loop.schedulers, rows)])
-        out = eps(x_in, torch.full((len(rows),), float(t), device=x.device))
+        bridge, first = loop.bridge, loop.schedulers[0]
+        sigma = float(first.sigmas[first.step_index]) if bridge else 0.0
+        model_t = bridge.timestep(sigma) if bridge else float(t)
+        out = eps(x_in, torch.full((len(rows),), model_t, device=x.device))
+        if bridge:
+            out = torch.cat([bridge.v(out[i : i + 1], row, sigma) for i, row in enumerate(rows)])
         rows = [
             s.step(out[i : i + 1].clone(), t, row, **kw).prev_sample
             for i, (s, row, kw) in enumerate(zip(loop.schedulers, rows, loop.step_kwargs))

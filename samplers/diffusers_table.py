@@ -10,7 +10,10 @@ The WebUI-only samplers resolve to their diffusers equivalents: A1111 "DDIM" is 
 and steps_offset 1 (A1111's timesteps 1, 1 + 1000//n, ...; eta 0), "PLMS" is PNDM without Runge-Kutta
 warm-up (skip_prk_steps), "UniPC" is UniPC with A1111's defaults (bh1, order 3) on linspace timesteps
 (A1111 uses its own UniPC code with time-uniform steps: the nearest diffusers equivalent), "LCM" is LCM.
-IPNDM is not here: its schedule is its own cosine one (it has no betas), not the model's.
+EDMEuler and EDMDPMSolverMultistep take sigmas, not betas: they run on the model's sigma range (Karras or
+exponential spacing), with sigma_data 1 and v-prediction, which is exactly SD's parametrisation in
+sigma (c_in = 1/sqrt(sigma^2 + 1)); the adapter hands them the v its eps implies (`diffusers_schedulers`).
+IPNDM is not here: its schedule is its own (noise std sin^2(pi s/2), from alpha = 0), not the model's.
 """
 
 from __future__ import annotations
@@ -275,6 +278,26 @@ DIFFUSERS_ALGORITHMS: dict[str, Algorithm] = {
         note="diffusers' default tau: SDE noise for 200 <= t <= 800",
     ),
 }
+
+#: EDM-style classes (sigma grids, EDM preconditioning): run through `diffusers_schedulers.EdmBridge`
+EDM = ("EDMEuler", "EDMDPMSolverMultistep")
+_EDM_NOTE = "EDM preconditioning with sigma_data 1, v-prediction: fed the v the model's eps implies"
+DIFFUSERS_ALGORITHMS["EDMEuler"] = _entry(
+    "EDMEuler", "Euler (diffusers EDM)", ("karras", "exponential"), note=_EDM_NOTE
+)
+DIFFUSERS_ALGORITHMS["EDMDPMSolverMultistep"] = _entry(
+    "EDMDPMSolverMultistep",
+    "DPM++ 2M (EDM)",
+    ("karras", "exponential"),
+    {
+        "solver_order": _cfg(int, 2, "solver order", choices=ORDER3),
+        "solver_type": _cfg(str, "midpoint", "second-order update", choices=("midpoint", "heun")),
+        "lower_order_final": _cfg(bool, True, "first-order last steps below 15 steps"),
+        "euler_at_final": _cfg(bool, False, "Euler for the last step"),
+        "final_sigmas_type": _FINAL,
+    },
+    note=_EDM_NOTE,
+)
 
 #: A1111's UniPC: its defaults (variant bh1, order 3, lower-order final) on diffusers' UniPC
 DIFFUSERS_ALGORITHMS["UniPC_a1111"] = Algorithm(

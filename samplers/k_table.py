@@ -9,7 +9,8 @@ A1111 facts encoded below (stable-diffusion-webui 1.9+, modules/sd_samplers_kdif
   ComfyUI runs them) keep k-diffusion's eta = 0.
 - "DPM fast" and "dpm_fast" are one name here (case, space and "_" do not matter): it is A1111's
   (eta 1); ComfyUI's eta-0 runs are the pairs (`dpm_fast/karras`) and `k:dpm_fast`. Same for adaptive.
-- DPM fast and DPM adaptive take sigma bounds (the model's), not a schedule. DPM fast makes `steps`
+- DPM fast and DPM adaptive take sigma bounds (the model's), not a schedule (ComfyUI's `dpm_fast/simple`
+  etc. take the bounds of the chosen schedule: `RANGE_SCHEDULES`). DPM fast makes `steps`
   model evaluations (A1111 passes n = steps). DPM adaptive ignores `steps`, as in A1111: it runs to its
   tolerance (rtol 0.05, atol 0.0078 by default; set `rtol`/`atol` to trade time for accuracy) and the
   benchmark records the evaluations it really made.
@@ -46,6 +47,12 @@ _ADAPTIVE = {
 }
 _ADAPTIVE_NOTE = "ignores steps: runs to its tolerance (rtol/atol options); NFE recorded"
 _FAST_NOTE = "steps = model evaluations; noise levels uniform in log sigma between the model's bounds"
+#: dpm_fast and dpm_adaptive take a sigma range, not a list of sigmas
+BOUNDED = ("dpm_fast", "dpm_adaptive")
+#: ComfyUI hands dpm_fast/dpm_adaptive the chosen schedule's first and last non-zero sigma (and dpm_fast its
+#: step count); these schedules do not span the model's range, so each pair is a sampler of its own here
+RANGE_SCHEDULES = ("simple", "sgm_uniform", "ddim_uniform", "beta", "linear_quadratic")
+_RANGE_NOTE = "; ComfyUI's: sigma range (and for dpm_fast the step count) from the schedule"
 
 
 K_ALGORITHMS: dict[str, Algorithm] = {
@@ -120,13 +127,13 @@ K_ALGORITHMS: dict[str, Algorithm] = {
     "dpm_fast": Algorithm(
         "dpm_fast",
         "dpm_fast",
-        ("exponential",),
+        ("exponential", *RANGE_SCHEDULES),
         {"eta": _ETA0, "s_noise": S_NOISE},
         stochastic=with_eta(0.0),
         default_schedule="exponential",
         comfy=("dpm_fast",),
         bare_comfy=False,
-        note=_FAST_NOTE,
+        note=_FAST_NOTE + _RANGE_NOTE,
     ),
     "dpm_fast_a1111": Algorithm(
         "dpm_fast",
@@ -143,14 +150,14 @@ K_ALGORITHMS: dict[str, Algorithm] = {
     "dpm_adaptive": Algorithm(
         "dpm_adaptive",
         "dpm_adaptive",
-        ("adaptive",),
+        ("adaptive", *RANGE_SCHEDULES),
         _ADAPTIVE,
         stochastic=with_eta(0.0),
         nfe_per_step=None,
         default_schedule="adaptive",
         comfy=("dpm_adaptive",),
         bare_comfy=False,
-        note=_ADAPTIVE_NOTE,
+        note=_ADAPTIVE_NOTE + _RANGE_NOTE,
     ),
     "dpm_adaptive_a1111": Algorithm(
         "dpm_adaptive",

@@ -4,8 +4,10 @@ The same adapter runs every function with k-diffusion's signature: the paper fam
 `RUNS["paper"]`) and the user's own functions (samplers.plugins, `RUNS["user"]`), with the same noise rules.
 
 The adapter absorbs every exception to the one calling convention:
-- `dpm_fast` and `dpm_adaptive` take the model's sigma bounds instead of a schedule; dpm_fast gets
-  n = steps evaluations, dpm_adaptive ignores steps and stops at its tolerance (NFE is counted).
+- `dpm_fast` and `dpm_adaptive` take sigma bounds instead of a schedule: the model's, or as ComfyUI the
+  ends of a chosen schedule (`bounds`); dpm_fast gets n = steps evaluations (the schedule's step count),
+  dpm_adaptive ignores steps and stops at its tolerance (NFE is counted). A one-step schedule hands them
+  an empty range (its only non-zero sigma): there the adapter takes the denoising step itself.
 - DPM++ 2M/3M SDE fail on one step in k-diffusion 0.1.1; that step is a plain denoising step, taken here.
 - Own noise, seeded per image from the cell's seeds so a batch never changes an image, as the task's noise
   convention says (samplers/noise_conventions.py): ancestral samplers draw from one CPU generator per
@@ -27,7 +29,7 @@ import torch
 from samplers.algorithms import full_options
 from samplers.base import Sampled, SamplerSpec, SampleTask, derive_seed
 from samplers.catalogue import algorithm_of
-from samplers.k_table import PER_IMAGE
+from samplers.k_table import BOUNDED, PER_IMAGE
 from samplers.noise_conventions import get as noise_convention
 from samplers.plugins import runs as user_runs
 from samplers.schedules import SCHEDULE_FUNCTIONS, discard_next_to_last
@@ -47,7 +49,6 @@ NOISE_KIND: dict[str, str] = {
     "dpmpp_2m_sde": "brownian",
     "dpmpp_3m_sde": "brownian",
 }
-BOUNDED = ("dpm_fast", "dpm_adaptive")  # take (sigma_min, sigma_max), not a list of sigmas
 #: k-diffusion's 2M and 3M SDE read `h` after a lone step to sigma 0 and raise UnboundLocalError; that
 #: step is their denoising step (x = denoised), which the adapter takes itself
 LONE_DENOISING_STEP = ("dpmpp_2m_sde", "dpmpp_3m_sde")
@@ -107,6 +108,17 @@ def sigmas_for(spec: SamplerSpec, steps: int, model_sigmas: torch.Tensor, discar
     return schedule(steps, lo, hi, model_sigmas)
 
 
+def bounds(spec: SamplerSpec, steps: int, model_sigmas: torch.Tensor) -> tuple[float, float, int]:
+    """(sigma_min, sigma_max, n) for dpm_fast/dpm_adaptive: the model's range and `steps` on their own
+    schedule; on another schedule its first and last non-zero sigma and its step count, as ComfyUI hands
+    them these samplers (so `ddim_uniform` can give a step more and `beta` fewer, as there)."""
+    if spec.schedule not in SCHEDULE_FUNCTIONS or spec.schedule == "exponential":
+        return float(model_sigmas[0]), float(model_sigmas[-1]), steps
+    sigmas = sigmas_for(spec, steps, model_sigmas)
+    nonzero = sigmas[sigmas > 0]
+    return float(nonzero[-1]), float(sigmas[0]), len(sigmas) - 1
+
+
 def _options(spec: SamplerSpec, task: SampleTask) -> dict[str, Any]:
     algo = algorithm_of(spec)
     given = {**spec.option_dict, **task.options}
@@ -163,9 +175,11 @@ def _run(
     if wants_pair:
         kwargs["denoise_pair"] = PairDenoiser(denoiser, task)
     if spec.algorithm in BOUNDED:
-        lo, hi = float(denoiser.sigma_min), float(denoiser.sigma_max)
-        x = convention.start(task.noise, hi, hi)
-        args: tuple = (lo, hi, task.steps) if spec.algorithm == "dpm_fast" else (lo, hi)
+        lo, hi, n = bounds(spec, task.steps, denoiser.sigmas)
+        x = convention.start(task.noise, hi, float(denoiser.sigma_max))
+        if lo >= hi:  # a one-step schedule: an empty range, where k-diffusion would return x as it is
+            return denoiser(x, hi * x.new_ones([x.shape[0]]))
+        args: tuple = (lo, hi, n) if spec.algorithm == "dpm_fast" else (lo, hi)
         if options.get("eta", 0.0) > 0:
             kwargs["noise_sampler"] = convention.ancestral(x, task.seeds)
     else:

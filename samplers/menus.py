@@ -16,7 +16,6 @@ _SEEDS = (
     "their noise) were not reachable offline, the authors' code is CC BY-NC-SA and the others found are "
     "ComfyUI's (GPL) or copies of it; not guessed"
 )
-_EDM = "for EDM-parametrised models (sigma inputs, Playground v2.5): its sigmas are EDM's (0.002..80), not SD's"
 
 #: ComfyUI KSampler sampler_name -> None (covered: `name/<scheduler>` resolves) or why it is not
 COMFY_SAMPLERS: dict[str, str | None] = {
@@ -78,9 +77,12 @@ COMFY_SCHEDULERS = (
     "kl_optimal",
 )
 
-#: ComfyUI gives these only the schedule's sigma range: with a schedule that does not span the model's
-#: whole range their pairs are not covered (here they always run on the model's bounds)
-RANGE_ONLY = {"dpm_fast": ("normal", "karras", "exponential"), "dpm_adaptive": ("normal", "karras", "exponential")}
+#: ComfyUI gives these only the schedule's sigma range: on these schedulers, which span the model's whole
+#: range, their pairs run the default (model-range) sampler; on the others the schedule's own range
+RANGE_ONLY = {
+    "dpm_fast": ("normal", "karras", "exponential", "kl_optimal"),
+    "dpm_adaptive": ("normal", "karras", "exponential", "kl_optimal"),
+}
 
 #: A1111 / Forge sampler menu label -> None (covered: the label resolves) or why not
 A1111_SAMPLERS: dict[str, str | None] = {
@@ -106,10 +108,13 @@ A1111_SAMPLERS: dict[str, str | None] = {
     "LCM": None,
 }
 
-_AYS_LISTS = (
-    "its published sigma list is not available offline here (only the 10-step SD 1.5 and SDXL "
-    "lists of the AYS page are)"
+_AYS_PAGE = (
+    "NVIDIA's AYS page (arXiv:2404.14507) publishes 10-step lists only, for SD 1.5, SDXL and SVD, and "
+    "diffusers' AysSchedules carries just those"
 )
+#: A1111 schedule types whose label here names another schedule: `Beta` resolves to ComfyUI's `beta` (over
+#: timesteps) as it always has in benchmark files; A1111's Beta (quantiles in sigma) is `beta_sigma`
+A1111_AS = {"Beta": "beta_sigma"}
 #: A1111 "Schedule type" label -> None (covered: `Euler` + that label resolves) or why not
 A1111_SCHEDULES: dict[str, str | None] = {
     "Automatic": None,
@@ -123,11 +128,13 @@ A1111_SCHEDULES: dict[str, str | None] = {
     "Simple": None,
     "Normal": None,
     "DDIM": None,
-    "Beta": "A1111's Beta places Beta quantiles in sigma: diffusers' beta_sigma (diffusers family "
-    "only); the k samplers have ComfyUI's beta over timesteps",
-    "Align Your Steps GITS": "GITS (Chen et al. 2024, arXiv:2405.11326): " + _AYS_LISTS,
-    "Align Your Steps 11": _AYS_LISTS,
-    "Align Your Steps 32": _AYS_LISTS,
+    "Beta": None,
+    "Align Your Steps GITS": "GITS (Chen et al. 2024, arXiv:2405.11326) publishes no SD sigma list: its "
+    "repository (zju-pi/diff-sampler, no licence) computes schedules by dynamic programming on warm-up "
+    "samples, and its SD tables exist only as code in ComfyUI (GPL) and Forge (AGPL); not copied",
+    "Align Your Steps 11": None,
+    "Align Your Steps 32": "its 32-level list has no published source (" + _AYS_PAGE + "); it exists only "
+    "as Forge's (AGPL) code; not copied, not guessed",
 }
 
 #: diffusers scheduler classes that apply to SD 1.x/2.x/XL -> None (covered) or why not
@@ -154,10 +161,11 @@ DIFFUSERS_SCHEDULERS: dict[str, str | None] = {
             "SASolver",
         )
     },
-    "EDMEuler": _EDM,
-    "EDMDPMSolverMultistep": _EDM,
-    "IPNDM": "its schedule is its own cosine one (it has no betas), not the model's; iPNDM itself is "
-    "paper:ipndm (ComfyUI's ipndm)",
+    "EDMEuler": None,
+    "EDMDPMSolverMultistep": None,
+    "IPNDM": "its schedule is its own: noise std sin^2(pi s/2) at s = 1, 1 - 1/n, ..., 0, which starts at alpha 0 "
+    "(sigma infinite, outside any model's range), its timesteps in (0, 1]; trained_betas replaces that per-step "
+    "table (n + 1 entries, fixed for one n), not the model's betas; iPNDM itself is paper:ipndm (ComfyUI's ipndm)",
 }
 
 
@@ -192,9 +200,7 @@ def comfy_pairs() -> Coverage:
     out = Coverage("ComfyUI", "pairs", 0, len(COMFY_SAMPLERS) * len(COMFY_SCHEDULERS))
     for name in COMFY_SAMPLERS:
         for scheduler in COMFY_SCHEDULERS:
-            if name in RANGE_ONLY and scheduler not in RANGE_ONLY[name]:
-                out.missing[f"{name}/{scheduler}"] = "ComfyUI takes the sigma range from this schedule"
-            elif name in covered:
+            if name in covered:
                 samplers.resolve(f"{name}/{scheduler}")
                 out.covered += 1
             else:
@@ -212,7 +218,7 @@ def coverage() -> list[Coverage]:
         _check("ComfyUI", "schedulers", dict.fromkeys(COMFY_SCHEDULERS), lambda n: K_SCHEDULES[n]),
         comfy_pairs(),
         _check("A1111", "samplers", A1111_SAMPLERS, samplers.resolve),
-        _check("A1111", "schedule types", A1111_SCHEDULES, lambda n: samplers.resolve("Euler", n)),
+        _check("A1111", "schedule types", A1111_SCHEDULES, lambda n: samplers.resolve("Euler", A1111_AS.get(n, n))),
         _check("diffusers", "schedulers", DIFFUSERS_SCHEDULERS, samplers.resolve),
     ]
 
@@ -248,8 +254,6 @@ def comfy_study_names() -> list[str]:
     names = []
     for name, why in COMFY_SAMPLERS.items():
         for scheduler in COMFY_SCHEDULERS if why is None else ():
-            if name in RANGE_ONLY and scheduler not in RANGE_ONLY[name]:
-                continue
             spec = samplers.resolve(f"{name}/{scheduler}")
             if spec.id not in seen:
                 seen.add(spec.id)

@@ -15,11 +15,12 @@ The 1.9+ split form (sampler "DPM++ 2M" + schedule type "Karras") is resolved in
 from __future__ import annotations
 
 from samplers.algorithms import Algorithm
+from samplers.k_table import BOUNDED
 from samplers.schedule_names import ALL_SCHEDULES
 
 #: ComfyUI gives dpm_fast/dpm_adaptive the schedule's first and last non-zero sigma; these schedules span
-#: the model's whole range, so with them ComfyUI runs what these samplers run
-FULL_RANGE = ("normal", "karras", "exponential")
+#: the model's whole range, so with them ComfyUI runs what these samplers run on their default schedule
+FULL_RANGE = ("normal", "karras", "exponential", "kl_optimal")
 
 
 def aliases(family: str, algo: Algorithm, schedule: str) -> tuple[list[str], list[str]]:
@@ -37,7 +38,7 @@ def aliases(family: str, algo: Algorithm, schedule: str) -> tuple[list[str], lis
         if is_default:
             bare += [label, f"{label} Automatic"]
     for comfy in algo.comfy:
-        if len(algo.schedules) == 1:  # dpm_fast, dpm_adaptive: ComfyUI passes only the sigma range
+        if algo.function in BOUNDED and is_default:  # ComfyUI passes only the sigma range: the model's
             names += [f"{comfy}/{s}" for s in FULL_RANGE]
         elif entry.comfy:
             names.append(f"{comfy}/{schedule}")

@@ -7,10 +7,11 @@ the docs say which one is meant here:
   "Uniform" and A1111 "Normal" (the same numbers).
 - `beta` is the Beta-quantile schedule over *timesteps* (Lee et al. 2024, as ComfyUI implements it).
   A1111's "Beta" and diffusers' `use_beta_sigmas` place the quantiles linearly in *sigma* instead:
-  that one is `beta_sigma` (diffusers family only).
+  that one is `beta_sigma` (both families; the schedule type "Beta" means it).
 - `kl_optimal` ends with a step to 0, as ComfyUI; A1111's version stops at sigma_min.
 - `align_your_steps` interpolates the published 10-step schedule to n + 1 points and sets the last to 0,
-  as ComfyUI does (at n = 10 it is the published schedule); A1111 appends 0 after n points instead.
+  as ComfyUI does (at n = 10 it is the published schedule); A1111 appends 0 after n points instead:
+  that form is `align_your_steps_11` (Forge's "Align Your Steps 11": the 11 levels are 11 steps).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ K_SCHEDULES: dict[str, ScheduleName] = {
     "beta": ScheduleName(
         ("Beta (timesteps)",), "Beta(0.6, 0.6) quantiles of the timesteps (Lee et al. 2024)", a1111=False
     ),
+    "beta_sigma": ScheduleName(
+        ("Beta", "Beta (sigmas)"),
+        'Beta(0.6, 0.6) quantiles placed linearly in sigma (A1111 "Beta", diffusers use_beta_sigmas)',
+        comfy=False,
+    ),
     "kl_optimal": ScheduleName(("KL Optimal",), "evenly spaced in arctan(sigma) (Sabour et al. 2024)"),
     "linear_quadratic": ScheduleName(
         ("Linear Quadratic",), "Movie Gen: linear for half the steps, then quadratic", a1111=False
@@ -47,6 +53,9 @@ K_SCHEDULES: dict[str, ScheduleName] = {
     ),
     "align_your_steps_sdxl": ScheduleName(
         ("Align Your Steps SDXL",), "AYS SDXL (Sabour et al. 2024)", comfy=False, a1111=False
+    ),
+    "align_your_steps_11": ScheduleName(
+        ("Align Your Steps 11",), "the 11 AYS SD 1.5 levels as n = 11 steps to 0, log-linear to n", comfy=False
     ),
 }
 
@@ -69,12 +78,7 @@ DIFFUSERS_SCHEDULES: dict[str, ScheduleName] = {
     ),
     "karras": K_SCHEDULES["karras"],
     "exponential": K_SCHEDULES["exponential"],
-    "beta_sigma": ScheduleName(
-        ("Beta (sigmas)",),
-        'Beta(0.6, 0.6) quantiles placed linearly in sigma (diffusers use_beta_sigmas, A1111 "Beta")',
-        comfy=False,
-        a1111=False,
-    ),
+    "beta_sigma": K_SCHEDULES["beta_sigma"],
 }
 
 ALL_SCHEDULES: dict[str, ScheduleName] = {**K_SCHEDULES, **K_SOLVER_SCHEDULES, **DIFFUSERS_SCHEDULES}

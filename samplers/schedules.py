@@ -123,6 +123,19 @@ def beta(
     return _append_zero(model_sigmas[torch.tensor(unique)])
 
 
+def beta_sigma(
+    n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor, alpha: float = 0.6, beta_: float = 0.6
+) -> torch.Tensor:
+    """Beta(0.6, 0.6) quantiles of 1, 1 - 1/(n-1), ..., 0 placed linearly between sigma_max and sigma_min,
+    then 0: A1111's "Beta" schedule type, the same curve as diffusers' `use_beta_sigmas` (Lee et al. 2024,
+    "Beta Sampling is All You Need", arXiv:2407.12173, applied to sigma instead of timesteps)."""
+    from scipy import stats
+
+    ramp = [1 - i / (n - 1) for i in range(n)] if n > 1 else [1.0]
+    quantiles = [float(stats.beta.ppf(q, alpha, beta_)) for q in ramp]
+    return _from_list([sigma_min + q * (sigma_max - sigma_min) for q in quantiles] + [0.0], model_sigmas)
+
+
 def kl_optimal(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor) -> torch.Tensor:
     """Evenly spaced in arctan(sigma) from sigma_max to sigma_min, then 0: the KL-optimal schedule
     (Sabour et al. 2024, arXiv:2404.14507, for Gaussian data), in ComfyUI's form."""
@@ -176,6 +189,16 @@ def _ays(key: str) -> Schedule:
     return schedule
 
 
+def align_your_steps_11(n: int, sigma_min: float, sigma_max: float, model_sigmas: torch.Tensor) -> torch.Tensor:
+    """Align Your Steps as an 11-step schedule (A1111/Forge "Align Your Steps 11"): the 11 published SD 1.5
+    noise levels (Sabour et al. 2024, arXiv:2404.14507, the AYS page's list) taken as 11 steps, each step
+    ending at the next level and the last one at 0; other n log-linearly interpolated to n levels (the AYS
+    page's recipe) then 0. The levels are scaled by the model's sigma_max / 14.615 (the published top)."""
+    scale = sigma_max / AYS_SIGMAS["sd15"][0]
+    points = loglinear_interp(tuple(v * scale for v in AYS_SIGMAS["sd15"]), n)
+    return _from_list(points + [0.0], model_sigmas)
+
+
 SCHEDULE_FUNCTIONS: dict[str, Schedule] = {
     "normal": normal,
     "karras": karras,
@@ -185,10 +208,12 @@ SCHEDULE_FUNCTIONS: dict[str, Schedule] = {
     "simple": simple,
     "ddim_uniform": ddim_uniform,
     "beta": beta,
+    "beta_sigma": beta_sigma,
     "kl_optimal": kl_optimal,
     "linear_quadratic": linear_quadratic,
     "align_your_steps": _ays("sd15"),
     "align_your_steps_sdxl": _ays("sdxl"),
+    "align_your_steps_11": align_your_steps_11,
 }
 
 

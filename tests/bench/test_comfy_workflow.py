@@ -142,7 +142,9 @@ def test_every_pair_is_on_the_ksampler_menus_and_every_sampler_gets_a_pair_or_a_
         answer = comfy_sampler(spec)
         assert isinstance(answer, (tuple, str)) and answer
         with_pair += isinstance(answer, tuple)
-    assert with_pair == 11 * 8 + 2  # 11 functions on the 8 ComfyUI schedules, dpm_fast and dpm_adaptive
+    # 11 functions on the 8 ComfyUI schedules, dpm_fast and dpm_adaptive on the model's range and on the 4
+    # schedules (of those 8) that hand them a narrower one
+    assert with_pair == 11 * 8 + 2 + 2 * 4
 
 
 @pytest.mark.parametrize(
@@ -153,6 +155,7 @@ def test_every_pair_is_on_the_ksampler_menus_and_every_sampler_gets_a_pair_or_a_
         ("dpmpp_sde/beta", ("dpmpp_sde", "beta")),
         ("DPM2 Karras", ("dpm_2", "karras")),
         ("dpm_fast/exponential", ("dpm_fast", "karras")),
+        ("dpm_adaptive/simple", ("dpm_adaptive", "simple")),
         ("k:dpmpp_3m_sde/exponential", ("dpmpp_3m_sde", "exponential")),
     ],
 )

@@ -148,6 +148,7 @@ A1111_SCHEDULE_TYPES = {
     "Normal",
     "DDIM",
     "Beta",
+    "Align Your Steps 11",  # Forge's
 }
 
 

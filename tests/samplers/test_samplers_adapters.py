@@ -11,7 +11,7 @@ from sampler_helpers import make_task
 
 import samplers
 from samplers import diffusers_schedulers as ds
-from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, SD_CONFIG
+from samplers.diffusers_table import DIFFUSERS_ALGORITHMS, EDM, SD_CONFIG
 from samplers.k_table import K_ALGORITHMS, K_FUNCTIONS
 from samplers.kdiffusion import _import_k_diffusion
 
@@ -143,6 +143,10 @@ def test_diffusers_schedulers_use_the_models_own_schedule():
         for abar in (sd, cosine):
             config = ds.scheduler_config(spec, algo, {}, abar, (1,))
             built = ds.scheduler_class(algo.function)(**config)
+            if algo.function in EDM:  # sigma-based: the model's sigma range
+                sigmas = ((1 - abar) / abar) ** 0.5
+                assert (built.config.sigma_min, built.config.sigma_max) == (float(sigmas[0]), float(sigmas[-1]))
+                continue
             torch.testing.assert_close(built.alphas_cumprod.double(), abar, rtol=2e-5, atol=1e-7, msg=key)
 
 
@@ -164,3 +168,76 @@ def test_unipc_order_3_is_batch_invariant(model):
     out = samplers.sample(spec, make_task(model, seeds, 6))
     for i in (0, 5):
         assert torch.equal(samplers.sample(spec, make_task(model, (seeds[i],), 6))[0], out[i])
+
+
+@pytest.mark.parametrize("name", ["dpm_fast", "dpm_adaptive"])
+@pytest.mark.parametrize("scheduler", ["simple", "sgm_uniform", "ddim_uniform", "beta", "linear_quadratic"])
+def test_comfy_dpm_fast_and_adaptive_take_the_schedules_range(model, name, scheduler):
+    """ComfyUI hands these two the schedule's first and last non-zero sigma (dpm_fast: its step count)."""
+    from samplers.kdiffusion import bounds, sigmas_for
+
+    spec = samplers.resolve(f"{name}/{scheduler}")
+    task = make_task(model, (1,), 7)
+    model_sigmas = ((1 - task.alphas_cumprod) / task.alphas_cumprod).double() ** 0.5
+    sigmas = sigmas_for(spec, 7, model_sigmas)
+    lo, hi, n = bounds(spec, 7, model_sigmas)
+    assert (hi, lo, n) == (float(sigmas[0]), float(sigmas[-2]), len(sigmas) - 1)
+    assert lo > float(model_sigmas[0]) * 1.01 or hi < float(model_sigmas[-1]) * 0.99  # not the model's range
+    assert bounds(samplers.resolve(f"{name}/karras"), 7, model_sigmas)[:2] == (
+        float(model_sigmas[0]),
+        float(model_sigmas[-1]),
+    )
+    out = samplers.run(spec, task)
+    if name == "dpm_fast":
+        assert out.nfe == (n,) and (scheduler != "ddim_uniform" or n == 8)  # 7 DDIM steps are 8 here
+    own = samplers.run(samplers.resolve(f"{name}/karras"), make_task(model, (1,), 7)).latents
+    assert torch.isfinite(out.latents).all() and not torch.equal(out.latents, own)
+
+
+def _edm_and_k_tasks(model, spec, steps, cfg=7.0):
+    """The task, the EDM scheduler's sigmas, and a task whose SD-convention start is the EDM loop's start."""
+    from dataclasses import replace
+
+    from sampler_helpers import PROMPT, SIZE
+
+    from bench.task import analytic_cells, build_task
+
+    task = build_task(model, analytic_cells(PROMPT, SIZE, cfg, steps, (3,)))
+    loop = ds.build(spec, task)
+    sigmas = loop.schedulers[0].sigmas.double()
+    scale = float(loop.init_noise_sigma) / float(sigmas[0])  # diffusers starts at sqrt(sigma_max^2 + 1) noise
+    return task, sigmas, replace(task, noise=task.noise * scale)
+
+
+@pytest.mark.parametrize(
+    "edm,k_name", [("EDMEuler", "k:euler/karras"), ("EDMDPMSolverMultistep?lower_order_final=false", "k:dpmpp_2m")]
+)
+def test_edm_schedulers_drive_an_eps_model_as_k_diffusion_does(model, edm, k_name):
+    """sigma_data 1 + v-prediction + the v the eps implies: the same steps as k-diffusion on the same sigmas."""
+    from samplers.kdiffusion import sample_on
+
+    spec = samplers.resolve(f"diffusers:{edm}")
+    task, sigmas, k_task = _edm_and_k_tasks(model, spec, 12)
+    assert math.isclose(float(sigmas[0]), 14.6146, rel_tol=1e-4) and sigmas[-1] == 0  # the model's range
+    ours = samplers.sample(spec, task)
+    k_out = sample_on(samplers.resolve(k_name), k_task, sigmas.float())
+    scale = float((k_out - samplers.sample(samplers.resolve(k_name), make_task(model, (3,), 6))).abs().max())
+    assert float((ours - k_out).abs().max()) < 1e-3 * scale
+
+
+@pytest.mark.parametrize("edm,order", [("EDMEuler", 1.0), ("EDMDPMSolverMultistep", 2.0)])
+def test_edm_schedulers_converge_to_the_ode_solution(model, edm, order):
+    """CFG 1 (a smooth ODE), against its solution from the same start (k-diffusion Heun at 640 Karras steps,
+    the same last step to 0): error ~ steps^-order, as the issue's protocol fits it."""
+    from samplers.kdiffusion import sample_on
+    from samplers.schedules import karras
+
+    spec = samplers.resolve(f"diffusers:{edm}")
+    errors = []
+    for steps in (40, 80, 160):
+        task, sigmas, k_task = _edm_and_k_tasks(model, spec, steps, cfg=1.0)
+        fine = karras(640, float(sigmas[-2]), float(sigmas[0]), sigmas)
+        exact = sample_on(samplers.resolve("k:heun/karras"), k_task, fine.float())
+        errors.append(float((samplers.sample(spec, task) - exact).pow(2).mean().sqrt()))
+    fitted = math.log2(errors[0] / errors[-1]) / 2
+    assert abs(fitted - order) <= 0.25, (errors, fitted)

@@ -84,6 +84,25 @@ def test_beta_is_beta_quantiles_of_timesteps():
     assert t[0] == 999
 
 
+@pytest.mark.parametrize("n", [2, 7, 25])
+def test_beta_sigma_is_diffusers_use_beta_sigmas(n):
+    """A1111's "Beta" = diffusers' use_beta_sigmas (Apache-2.0, an independent implementation): quantiles in
+    sigma (n >= 2: at one step diffusers takes its range from its one timestep, 0; here it is [sigma_max, 0])."""
+    from diffusers import EulerDiscreteScheduler
+
+    from samplers.diffusers_table import SD_CONFIG
+
+    config = {k: SD_CONFIG[k] for k in ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule")}
+    scheduler = EulerDiscreteScheduler(**config, use_beta_sigmas=True)  # type: ignore[arg-type]
+    scheduler.set_timesteps(n)
+    ours = run("beta_sigma", n)
+    np.testing.assert_allclose(ours.numpy(), scheduler.sigmas.double().numpy(), rtol=2e-5, atol=0)
+    quantiles = (ours[:-1] - LO) / (HI - LO)
+    expected = stats.beta.ppf(1 - np.linspace(0, 1, n), 0.6, 0.6)
+    np.testing.assert_allclose(quantiles.numpy(), expected, rtol=1e-9, atol=1e-12)
+    assert not torch.equal(ours, run("beta", n))  # not ComfyUI's beta over timesteps
+
+
 def test_kl_optimal_is_even_in_arctan_sigma():
     sigmas = run("kl_optimal", 8)[:-1].numpy()
     np.testing.assert_allclose(np.diff(np.arctan(sigmas)), (math.atan(LO) - math.atan(HI)) / 7, rtol=1e-10)
@@ -110,6 +129,17 @@ def test_align_your_steps_published_values(name, key, diffusers_key):
     assert math.log(twenty[1]) == pytest.approx((math.log(published[0]) + math.log(published[1])) / 2)
 
 
+def test_align_your_steps_11_takes_the_11_published_levels_as_11_steps():
+    published = AYS_SIGMAS["sd15"]
+    eleven = run("align_your_steps_11", 11).tolist()
+    assert len(eleven) == 12 and eleven[-1] == 0.0
+    assert eleven[:11] == pytest.approx([v * HI / 14.615 for v in published], rel=1e-12)  # scaled to the model's top
+    twenty_one = run("align_your_steps_11", 21).tolist()  # log-linear: every other point is a published level
+    assert twenty_one[0:21:2] == pytest.approx(eleven[:11], rel=1e-12)
+    ten = run("align_your_steps_11", 10)  # not the ComfyUI form (10 steps over the 11 levels, the last to 0)
+    assert len(ten) == 11 and not torch.allclose(ten, run("align_your_steps", 10))
+
+
 def test_discard_next_to_last_sigma():
     base = run("karras", 6)
     kept = schedules.discard_next_to_last(SCHEDULE_FUNCTIONS["karras"], 5, LO, HI, SIGMAS)
@@ -118,3 +148,12 @@ def test_discard_next_to_last_sigma():
 
     dpm2 = sigmas_for(samplers.resolve("DPM2"), 5, SIGMAS, discard=True)
     assert torch.equal(dpm2, kept)
+
+
+@pytest.mark.parametrize("written", ["beta", "Beta", "Beta (timesteps)"])
+def test_beta_as_written_in_existing_files_keeps_meaning_comfyuis_beta(written):
+    """Ids are matched before labels: a benchmark file that said `Beta` keeps its cells (and cell ids)."""
+    import samplers
+
+    assert samplers.resolve("Euler", written).id == "k:euler/beta"
+    assert samplers.resolve("Euler", "Beta (sigmas)").id == "k:euler/beta_sigma"
