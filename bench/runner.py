@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from bench import executors
-from bench.config import Config
 from bench.cell_writer import CellWriter
+from bench.config import Config
 from bench.matrix import Cell, batches, expand
 from bench.pngcheck import broken_images
 from bench.progress import Progress
