@@ -78,3 +78,34 @@ def test_a_k_diffusion_imported_before_samplers_is_left_as_it_is():
         "print(kdiffusion_import.register(), type(k_diffusion).__name__, hasattr(k_diffusion, 'Denoiser'))"
     )
     assert _python(code) == "False module True"
+
+
+def _entry(argv: list[str], before: str = "") -> subprocess.CompletedProcess:
+    code = f"import sys\nsys.argv = ['bench', *{argv!r}]\n{before}\nfrom bench.cli import entry\nentry()"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"},
+    )
+
+
+@pytest.mark.slow  # subprocesses
+def test_the_bench_script_skips_teardown_but_keeps_statuses_output_and_exit_handlers(tmp_path):
+    assert _entry(["--help"]).returncode == 0
+    assert _entry(["run"]).returncode == 2  # argparse's usage error
+    missing = _entry(["run", str(tmp_path / "none.yaml")])
+    assert missing.returncode == 2 and "cannot read the benchmark file" in missing.stderr
+    handler = (
+        "import atexit, bench.commands.schema as schema\nreal = schema.run\n"
+        "def run(args):\n    atexit.register(lambda: print('handler ran'))\n    return real(args)\n"
+        "schema.run = run"
+    )
+    schema = _entry(["schema"], before=handler)
+    assert schema.returncode == 0 and schema.stdout.rstrip().endswith("handler ran")
+    assert json.loads(schema.stdout.rstrip()[: -len("handler ran")])["title"]  # the whole schema was flushed
+    bug = "import bench.commands.schema as schema\nschema.run = lambda args: 1 / 0"
+    crashed = _entry(["schema"], before=bug)
+    assert crashed.returncode == 1 and "ZeroDivisionError" in crashed.stderr
