@@ -99,7 +99,9 @@ def main() -> None:
         trees = {f"at {args.before}": export_ref(args.before, work / "before"), **trees}
     for label, tree in trees.items():
         out = work / label.replace(" ", "-")
-        command = probe("from bench.cli import entry; sys.argv[0] = 'bench'; entry()")  # as the bench script
+        # as the bench script runs it (older trees: main(), with the interpreter's teardown)
+        script = "import bench.cli as c; sys.argv[0] = 'bench'; getattr(c, 'entry', lambda: sys.exit(c.main()))()"
+        command = probe(script)
         command += ["run", str(ROOT / args.config), "-o", str(out), "--no-progress"]
         command += ["--no-report"] if args.no_report else []
         rows.append((f"bench run {args.config}, {label}", measure(command, tree, tree, out / "results.sqlite")))
