@@ -118,5 +118,35 @@ def _silence_stdout() -> None:
         pass
 
 
+def entry() -> None:
+    """The `bench` script: `main()`, then an exit that skips the interpreter's teardown of modules.
+
+    Tearing down torch's modules allocates about 130 MB after the work is done (torch 2.14 CPU), so the
+    peak RSS that /usr/bin/time or a CI container sees is that much above the run's own (perf/memory.py).
+    The exit is the first atexit handler registered, so it runs last (handlers run in reverse order of
+    registration): every other handler has run and the threads are joined before it; streams are flushed.
+    """
+    import atexit
+    import os
+
+    status = [1]  # a bug's traceback exits 1, as without this handler
+
+    def exit_now() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: main() has said so already
+                pass
+        os._exit(status[0])
+
+    atexit.register(exit_now)
+    try:
+        status[0] = main()
+    except SystemExit as exc:  # argparse: --help (0), a usage error (2)
+        status[0] = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        raise
+    sys.exit(status[0])
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

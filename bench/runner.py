@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from bench import executors
+from bench.cell_writer import CellWriter
 from bench.config import Config
-from bench.infotext import png_text
 from bench.matrix import Cell, batches, expand
 from bench.pngcheck import broken_images
-from bench.pnginfo import write_png
 from bench.progress import Progress
 from bench.store import Store, export, utc_now
 
@@ -116,14 +115,21 @@ def run_model(
         run_id = store.begin_run(argv, env)
         _add_warnings(store, model_warnings(model))
         session, metrics = ModelSession(model), MetricStage(config, model, store)
+        writer = CellWriter(store, model, run_id)  # PNGs encode while the next batch samples
         failed = 0
-        for batch in batches(cells, config.batch_size):
-            outcomes = session.run_batch(batch, config.repeats)
-            for outcome, measured in zip(outcomes, metrics.per_batch(outcomes)):
-                _write(store, outcome, run_id, model, measured)
-            batch_failed = sum(o.status != "ok" for o in outcomes)
-            failed += batch_failed
-            bar.update(len(batch), batch_failed, f"{batch[0].sampler.written} · {batch[0].steps} steps")
+        try:
+            for batch in batches(cells, config.batch_size):
+                outcomes = session.run_batch(batch, config.repeats)
+                failed += writer.flush()  # the previous batch: its PNGs on disk, then its rows
+                writer.submit(outcomes, metrics.per_batch(outcomes))
+                batch_failed = sum(o.status != "ok" for o in outcomes)
+                failed += batch_failed
+                bar.update(len(batch), batch_failed, f"{batch[0].sampler.written} · {batch[0].steps} steps")
+            failed += writer.flush()
+        except BaseException:
+            writer.abandon()  # commit what is on disk (Ctrl-C keeps finished work), then stop the thread
+            raise
+        writer.close()
         metrics.finish()
         _record_warmups(store, model_spec, session.warmups)
         _add_warnings(store, metrics.warnings)
@@ -191,33 +197,38 @@ def _add_warnings(store: Store, warnings: list[str]) -> None:
 
 
 def _write(store: Store, outcome, run_id: int, model, measured: dict, worker: str | None = None) -> None:
+    """Write one cell now, PNG then row, on this thread (the Ray executor's committer)."""
+    from bench.cell_writer import CellWriter
+
+    writer = CellWriter(store, model, run_id, threaded=False)
+    writer.submit([outcome], [measured], worker)
+    writer.flush()
+
+
+def cell_row(
+    outcome, run_id: int, model, measured: dict, image_rel: str | None, worker: str | None, error: str | None = None
+) -> dict:
+    """The store row of a finished cell (bench.record's columns); `error` fails an otherwise ok cell."""
     cell = outcome.cell
-    image_rel = None
-    if outcome.image is not None:
-        path = store.image_path(cell.id)
-        write_png(path, outcome.image, png_text(cell, model))
-        image_rel = str(path.relative_to(store.run_dir))
-    store.write_cell(
-        {
-            "cell_id": cell.id,
-            "status": outcome.status,
-            "error": outcome.error,
-            **cell.params(),
-            "batch_size": outcome.batch_size,
-            "nfe": outcome.nfe,
-            **outcome.times,
-            "sample_s_repeats": outcome.sample_repeats or None,
-            **outcome.peak_mem,
-            "image": image_rel,
-            "fingerprint": fingerprint(outcome.latents),
-            "random_weights": bool(getattr(model, "random_weights", False)),
-            "metrics": measured["metrics"],
-            "notes": measured["notes"],
-            "run_id": run_id,
-            "finished_at": utc_now(),
-            "worker": worker,
-        }
-    )
+    return {
+        "cell_id": cell.id,
+        "status": "failed" if error else outcome.status,
+        "error": error or outcome.error,
+        **cell.params(),
+        "batch_size": outcome.batch_size,
+        "nfe": outcome.nfe,
+        **outcome.times,
+        "sample_s_repeats": outcome.sample_repeats or None,
+        **outcome.peak_mem,
+        "image": image_rel,
+        "fingerprint": fingerprint(outcome.latents),
+        "random_weights": bool(getattr(model, "random_weights", False)),
+        "metrics": measured["metrics"],
+        "notes": measured["notes"],
+        "run_id": run_id,
+        "finished_at": utc_now(),
+        "worker": worker,
+    }
 
 
 def fingerprint(latents) -> list[float] | None:

@@ -167,17 +167,22 @@ class Store:
         return self.run_dir / "images" / f"{cell_id}.png"
 
     def write_cell(self, row: dict[str, Any]) -> None:
-        """Insert or replace one finished cell (its PNG must already be on disk); every key must be a
-        declared column (bench.record): a misspelt field is an error, never a silent NULL."""
+        """Insert or replace one finished cell (its PNG must already be on disk)."""
+        self.write_cells([row])
+
+    def write_cells(self, rows: list[dict[str, Any]]) -> None:
+        """Insert or replace finished cells in one transaction (their PNGs must already be on disk);
+        every key must be a declared column (bench.record): a misspelt field is an error, never a NULL."""
         declared = record.columns()
-        unknown = set(row) - {c.name for c in declared}
+        known = {c.name for c in declared}
+        unknown = {key for row in rows for key in row} - known
         if unknown:
             raise KeyError(f"not declared in bench.record: {', '.join(sorted(unknown))}")
         names = ", ".join(c.name for c in declared)
         marks = ", ".join("?" for _ in declared)
-        values = [c.encode(row.get(c.name)) for c in declared]
+        values = [[c.encode(row.get(c.name)) for c in declared] for row in rows]
         with self.db:
-            self.db.execute(f"INSERT OR REPLACE INTO cells ({names}) VALUES ({marks})", values)
+            self.db.executemany(f"INSERT OR REPLACE INTO cells ({names}) VALUES ({marks})", values)
 
     def refresh_params(self, params: dict[str, dict[str, Any]]) -> None:
         """Rewrite the axis columns of stored cells ({cell id: params}): labels are not identity, so a

@@ -40,7 +40,7 @@ def _consistent(run: Path) -> set[str]:
 
 
 def test_disk_full_writing_a_png_is_one_line_and_the_run_resumes(tmp_path, capsys, monkeypatch):
-    import bench.runner
+    import bench.cell_writer
     from bench.pnginfo import write_png
 
     config = write(tmp_path / "b.yaml", TINY)
@@ -52,7 +52,7 @@ def test_disk_full_writing_a_png_is_one_line_and_the_run_resumes(tmp_path, capsy
             _full()
         write_png(*args, **kwargs)
 
-    monkeypatch.setattr(bench.runner, "write_png", fills_up)
+    monkeypatch.setattr(bench.cell_writer, "write_png", fills_up)
     line = assert_refused(
         cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"),
         "disk full in",
@@ -70,18 +70,18 @@ def test_disk_full_writing_a_row_is_one_line_and_the_store_stays_consistent(tmp_
     from bench.store import Store
 
     config = write(tmp_path / "b.yaml", TINY)
-    real = Store.write_cell
-    rows = []
+    real = Store.write_cells
+    batches = []
 
-    def fills_up(self, row):
-        rows.append(1)
-        if len(rows) > 1:
+    def fills_up(self, rows):
+        batches.append(1)
+        if len(batches) > 1:
             raise sqlite3.OperationalError("database or disk is full")
-        real(self, row)
+        real(self, rows)
 
-    monkeypatch.setattr(Store, "write_cell", fills_up)
+    monkeypatch.setattr(Store, "write_cells", fills_up)
     assert_refused(cli(capsys, "run", config, "-o", tmp_path / "run", "--no-progress"), "disk full in")
-    assert len(_consistent(tmp_path / "run")) == 1
+    assert len(_consistent(tmp_path / "run")) == 2  # the first batch, committed in one transaction
 
 
 def test_disk_full_during_export_keeps_the_previous_exports(tiny_run, tmp_path, capsys, monkeypatch):
