@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         command = f"bench {args.command}"
         import importlib
 
+        from samplers import kdiffusion_import
+
+        kdiffusion_import.register()  # the bench process only: a library user's `import samplers` changes nothing
         module = importlib.import_module(f"bench.commands.{COMMANDS[args.command][0]}")
         status = module.run(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at interpreter exit

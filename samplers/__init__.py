@@ -9,14 +9,11 @@ names, the fairness rules and where the two libraries differ.
 from dataclasses import replace
 from typing import Any
 
-from samplers import kdiffusion_import as _kdiffusion_import
 from samplers.algorithms import BadOption
 from samplers.base import Sampled, SamplerSpec, SampleTask
 from samplers.catalogue import FAMILIES, SAMPLERS, algorithm_of, resolve, runs_one_by_one
 from samplers.plugins import user_sampler
 from samplers.registry import SamplerError, UnknownName
-
-_kdiffusion_import.register()  # k-diffusion's samplers without its training code and torchvision
 
 __all__ = [
     "FAMILIES",

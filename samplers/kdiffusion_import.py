@@ -4,7 +4,8 @@
 evaluation (OpenAI CLIP, clean-fid, scikit-image) and, through `k_diffusion.utils`, torchvision (about
 160 MB resident on its own on torch 2.14 CPU). The samplers need `k_diffusion.sampling` and
 `k_diffusion.external` only, and `utils` uses torchvision (`TF`) only in image helpers that no sampler
-calls. So `register()` (run when `samplers` is imported; it imports nothing itself):
+calls. So `register()` (called by the `bench` command before it imports a sampler, never by `import
+samplers`: a program that imports this library keeps its k_diffusion as it is; it imports nothing itself):
   - puts a lazy `k_diffusion` package in `sys.modules` (PEP 562 module `__getattr__`): any submodule, or
     `k_diffusion.Denoiser`, still imports on first use, so `import k_diffusion; k_diffusion.layers...`
     works as before, only later;

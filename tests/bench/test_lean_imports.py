@@ -62,13 +62,19 @@ def test_a_diffusers_scheduler_imports_diffusers_but_no_text_or_clip_model(tmp_p
 @pytest.mark.slow  # subprocesses
 def test_the_lazy_k_diffusion_package_still_gives_every_submodule_on_use():
     code = (
-        "import sys, samplers, k_diffusion\n"
+        "import sys\nfrom samplers import kdiffusion_import\nassert kdiffusion_import.register()\nimport k_diffusion\n"
         "assert 'k_diffusion.layers' not in sys.modules and 'torchvision' not in sys.modules\n"
         "from k_diffusion import Denoiser\n"
         "image = k_diffusion.utils.TF.to_pil_image(__import__('torch').zeros(3, 4, 4))\n"
         "print(Denoiser.__module__, k_diffusion.evaluation.__name__, image.size, 'torchvision' in sys.modules)"
     )
     assert _python(code) == "k_diffusion.layers k_diffusion.evaluation (4, 4) True"
+
+
+@pytest.mark.slow  # subprocesses
+def test_importing_the_library_leaves_k_diffusion_as_it_is():
+    code = "import samplers, k_diffusion\nprint(type(k_diffusion).__name__, hasattr(k_diffusion, 'Denoiser'))"
+    assert _python(code) == "module True"
 
 
 @pytest.mark.slow  # subprocesses
