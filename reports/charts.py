@@ -410,9 +410,6 @@ def _draw(index: int) -> Chart | None:
 def _draw_all(jobs: list, workers: int) -> list[Chart | None]:
     """Charts are independent: draw them in forked processes when there are several and cores to spare
     (matplotlib's drawing is pure Python and single-threaded; each chart costs about a second)."""
-    import multiprocessing
-    import os
-
     import gc
     import multiprocessing
     import os
@@ -423,7 +420,7 @@ def _draw_all(jobs: list, workers: int) -> list[Chart | None]:
     try:
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             # the parent's objects out of the children's garbage collections, so a collection in a child
-            # does not touch (and copy, page by page) the whole forked heap: a tenth of the CPU time
+            # does not touch (and copy, page by page) the whole forked heap (~0.2 s CPU at 4,800 cells)
             gc.freeze()
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 return pool.map(_draw, range(len(jobs)), chunksize=1)
