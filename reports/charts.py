@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from reports.chart_files import draw_all
 from reports.frame import TIME_LABEL
 from reports.metrics import MetricSpec
 from reports.recommend import eligible, pareto_front
@@ -35,32 +36,6 @@ class Chart:
     svg: str
     caption: str
     series: tuple[str, ...]  # the labelled series drawn (legend entries or bar labels)
-
-
-DPI = 110
-
-
-def _lay_out(fig: Figure, dpi: float) -> None:
-    """Run the constrained layout once, at the PNG's dpi, then drop the engine. `savefig` with any layout
-    engine set (even "none", a placeholder) draws the whole figure twice, a dry draw then the real one;
-    laying out directly gives the same positions and halves the drawing of each PNG and SVG."""
-    engine = fig.get_layout_engine()
-    if engine is None:
-        return
-    fig.set_dpi(dpi)
-    engine.execute(fig)
-    fig.set_layout_engine(None)
-
-
-def _save(fig: Figure, out_dir: Path, run_dir: Path, name: str) -> tuple[str, str]:
-    import matplotlib
-
-    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
-    _lay_out(fig, DPI)
-    fig.savefig(png, dpi=DPI)  # the SVG keeps the same positions
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "samplerbench"}):
-        fig.savefig(svg, metadata={"Date": None})
-    return png.relative_to(run_dir).as_posix(), svg.relative_to(run_dir).as_posix()
 
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
@@ -391,40 +366,9 @@ def render_charts(
                 lambda: peak_memory(summary, colours),
             )
         )
-    jobs = [(name, title, caption, plot, out_dir, run_dir) for name, title, caption, plot in plans]
-    return [chart for chart in _draw_all(jobs, workers) if chart is not None]
-
-
-_JOBS: list = []  # the plans of the current render_charts call, shared with forked workers
-
-
-def _draw(index: int) -> Chart | None:
-    name, title, caption, plot, out_dir, run_dir = _JOBS[index]
-    fig, series = plot()
-    if not series:  # nothing measured (e.g. every cell failed): no empty axes in the report
-        return None
-    png, svg = _save(fig, out_dir, run_dir, name)
-    return Chart(name, title, png, svg, caption, series)
-
-
-def _draw_all(jobs: list, workers: int) -> list[Chart | None]:
-    """Charts are independent: draw them in forked processes when there are several and cores to spare
-    (matplotlib's drawing is pure Python and single-threaded; each chart costs about a second)."""
-    import gc
-    import multiprocessing
-    import os
-
-    global _JOBS
-    _JOBS = jobs
-    workers = min(workers, len(jobs), os.cpu_count() or 1)
-    try:
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            # the parent's objects out of the children's garbage collections, so a collection in a child
-            # does not touch (and copy, page by page) the whole forked heap (~0.2 s CPU at 4,800 cells)
-            gc.freeze()
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                return pool.map(_draw, range(len(jobs)), chunksize=1)
-        return [_draw(i) for i in range(len(jobs))]
-    finally:
-        gc.unfreeze()
-        _JOBS = []
+    drawn = draw_all([(name, plot, out_dir, run_dir) for name, _, _, plot in plans], workers)
+    return [
+        Chart(name, title, files[0], files[1], caption, files[2])
+        for (name, title, caption, _), files in zip(plans, drawn)
+        if files is not None
+    ]
