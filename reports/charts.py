@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from reports.chart_files import draw_all
 from reports.frame import TIME_LABEL
 from reports.metrics import MetricSpec
 from reports.recommend import eligible, pareto_front
@@ -35,17 +36,6 @@ class Chart:
     svg: str
     caption: str
     series: tuple[str, ...]  # the labelled series drawn (legend entries or bar labels)
-
-
-def _save(fig: Figure, out_dir: Path, run_dir: Path, name: str) -> tuple[str, str]:
-    import matplotlib
-
-    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
-    fig.savefig(png, dpi=110)
-    fig.set_layout_engine("none")  # laid out once for the PNG: the SVG keeps those positions
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "samplerbench"}):
-        fig.savefig(svg, metadata={"Date": None})
-    return png.relative_to(run_dir).as_posix(), svg.relative_to(run_dir).as_posix()
 
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
@@ -97,10 +87,14 @@ def _grid(n: int, width: float = 6.4, height: float = 4.6) -> tuple[Figure, list
     ncols = min(2, max(1, n))
     nrows = max(1, math.ceil(n / ncols))
     fig = Figure(figsize=(width * ncols, height * nrows + 0.5), layout="constrained")
-    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig, axes[:n]
+    return fig, _panels(fig, nrows, ncols, n)
+
+
+def _panels(fig: Figure, nrows: int, ncols: int, n: int) -> list:
+    """The first `n` cells of an nrows x ncols grid as axes; the rest stay empty (an axes costs ~10 ms
+    to make, and a hidden one is left out of the layout anyway, so the page looks the same)."""
+    spec = fig.add_gridspec(nrows, ncols)
+    return [fig.add_subplot(spec[i // ncols, i % ncols]) for i in range(n)]
 
 
 def _spans_decades(values: pd.Series) -> bool:
@@ -157,7 +151,7 @@ def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, t
     nrows = max(1, math.ceil(len(steps) / ncols))
     height = 0.9 + 0.26 * rows["series"].nunique()
     fig = Figure(figsize=(4.2 * ncols, height * nrows + 0.4), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    axes = _panels(fig, nrows, ncols, len(steps))
     for ax, n in zip(axes, steps):
         at = rows[rows["steps"] == n].sort_values("time_s", ascending=False)
         err = [(at["time_s"] - at["time_min"]).clip(lower=0), (at["time_max"] - at["time_s"]).clip(lower=0)]
@@ -172,8 +166,6 @@ def time_bars(summary: pd.DataFrame, colours: dict[str, str]) -> tuple[Figure, t
         ax.set_title(f"{int(n)} steps", fontsize=10)
         ax.set_xlabel(TIME_LABEL)
         ax.tick_params(axis="y", labelsize=8)
-    for ax in axes[len(steps) :]:
-        ax.set_visible(False)
     fig.suptitle("Sampler time comparison (whiskers: fastest and slowest repeat)", fontsize=11)
     return fig, tuple(dict.fromkeys(rows["series"]))
 
@@ -374,35 +366,9 @@ def render_charts(
                 lambda: peak_memory(summary, colours),
             )
         )
-    jobs = [(name, title, caption, plot, out_dir, run_dir) for name, title, caption, plot in plans]
-    return [chart for chart in _draw_all(jobs, workers) if chart is not None]
-
-
-_JOBS: list = []  # the plans of the current render_charts call, shared with forked workers
-
-
-def _draw(index: int) -> Chart | None:
-    name, title, caption, plot, out_dir, run_dir = _JOBS[index]
-    fig, series = plot()
-    if not series:  # nothing measured (e.g. every cell failed): no empty axes in the report
-        return None
-    png, svg = _save(fig, out_dir, run_dir, name)
-    return Chart(name, title, png, svg, caption, series)
-
-
-def _draw_all(jobs: list, workers: int) -> list[Chart | None]:
-    """Charts are independent: draw them in forked processes when there are several and cores to spare
-    (matplotlib's drawing is pure Python and single-threaded; each chart costs about a second)."""
-    import multiprocessing
-    import os
-
-    global _JOBS
-    _JOBS = jobs
-    workers = min(workers, len(jobs), os.cpu_count() or 1)
-    try:
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                return pool.map(_draw, range(len(jobs)), chunksize=1)
-        return [_draw(i) for i in range(len(jobs))]
-    finally:
-        _JOBS = []
+    drawn = draw_all([(name, plot, out_dir, run_dir) for name, _, _, plot in plans], workers)
+    return [
+        Chart(name, title, files[0], files[1], caption, files[2])
+        for (name, title, caption, _), files in zip(plans, drawn)
+        if files is not None
+    ]

@@ -43,13 +43,15 @@ def file_uri(path: Path) -> str:
 
 def thumbnail(path: Path, embed: bool, href: str) -> Thumb:
     """The explorer's picture of one image: itself when small, else a JPEG at most THUMB_SIDE px."""
-    with Image.open(path) as img:
+    if not embed:  # linked: only the header and the infotext are read
+        with Image.open(path) as img:
+            return Thumb(href, str(img.info.get("parameters", "")), img.size)
+    data = path.read_bytes()  # read once: the header, the infotext and (small images) the data URI
+    with Image.open(io.BytesIO(data)) as img:
         parameters = str(img.info.get("parameters", ""))
         size = img.size
-        if not embed:
-            return Thumb(href, parameters, size)
-        if max(size) <= THUMB_SIDE and path.stat().st_size <= RAW_BYTES and img.format == "PNG":
-            return Thumb(data_uri(path.read_bytes(), "image/png"), parameters, size)
+        if max(size) <= THUMB_SIDE and len(data) <= RAW_BYTES and img.format == "PNG":
+            return Thumb(data_uri(data, "image/png"), parameters, size)
         small = img.convert("RGB")
         small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()

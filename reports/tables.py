@@ -120,7 +120,7 @@ def cell_table(
     columns += [Column(c, c, True, "unknown direction: not ranked") for c in extra]
     columns += [Column("image", "image", False)]
     rows = []
-    for _, r in results.head(limit).iterrows():
+    for r in results.head(limit).to_dict("records"):  # plain dicts: a Series per row costs more than the row
         cells = [text(r["sampler"], colours.get(r["sampler"])), number(r["steps"], "{:.0f}")]
         cells += [number(r[a], "{:g}") if c.numeric else text(r[a]) for a, c in zip(shown, columns[2:])]
         cells += [text(r["status"]), number(r[TIME_COLUMN]), number(r["total_s"]), number(r["nfe"], "{:.0f}")]
