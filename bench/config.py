@@ -287,7 +287,7 @@ SETTINGS: dict[str, Field] = {
         "quality",
         quality_settings.parse_quality,
         None,
-        "models and references of hps, pick_score, lpips, fid, kid: {hps: {weights: file}, "
+        "models and references of hps, pick_score, image_reward, lpips, fid, kid: {hps: {weights: file}, "
         "pick_score: {model: repo or folder}, lpips: {net: alex}, fid: {reference: folder | "
         "stats.npz | sampler}}; weights come from the cache, else a download",
         quality_settings.SCHEMA,

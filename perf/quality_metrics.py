@@ -4,6 +4,7 @@
 
 Weights are random (timing does not depend on their values, and this script must run offline): CLIP
 ViT-B-32 (clip_score), open_clip ViT-H-14 (hps), a transformers CLIPModel of CLIP-H's shape (pick_score),
+ImageReward's BLIP (ViT-L/16 and BERT-base with cross-attention; a made-up WordPiece vocabulary),
 LPIPS-Alex to a second image (lpips), the FID Inception network's features (fid/kid: the per-set
 Frechet/MMD step on top is milliseconds). Each metric is timed on `--images` images of `--size` px after
 one warm-up call; the model's build time is printed apart (paid once per run). Images are random uint8.
@@ -63,6 +64,23 @@ def pick_score() -> Callable[[np.ndarray], Any]:
     return lambda images: scorer.score(images, [PROMPTS] * len(images))
 
 
+def image_reward() -> Callable[[np.ndarray], Any]:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from bench.metrics.image_reward import load_image_reward
+    from bench.metrics.quality_settings import ScorerSettings
+
+    folder = Path(tempfile.mkdtemp())
+    med = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
+    (folder / "med_config.json").write_text(json.dumps({**med, "vocab_size": 30524, "layer_norm_eps": 1e-12}))
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    (folder / "vocab.txt").write_text("\n".join(specials + PROMPTS.split() + [f"w{i}" for i in range(30000)]))
+    scorer = load_image_reward(ScorerSettings(str(folder), "random", str(folder)))
+    return lambda images: scorer.score(images, [PROMPTS] * len(images))
+
+
 def lpips() -> Callable[[np.ndarray], Any]:
     from bench.metrics.perceptual import distances, load_lpips
     from bench.metrics.quality_settings import ScorerSettings
@@ -78,7 +96,14 @@ def fid() -> Callable[[np.ndarray], Any]:
     return net.features
 
 
-METRICS = {"clip_score": clip_score, "hps": hps, "pick_score": pick_score, "lpips": lpips, "fid": fid}
+METRICS = {
+    "clip_score": clip_score,
+    "hps": hps,
+    "pick_score": pick_score,
+    "image_reward": image_reward,
+    "lpips": lpips,
+    "fid": fid,
+}
 
 
 def main() -> None:

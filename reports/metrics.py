@@ -122,6 +122,16 @@ METRICS: dict[str, MetricSpec] = {
             "preferences (Kirstain et al. 2023); about 18-23",
         ),
         MetricSpec(
+            "image_reward",
+            "ImageReward",
+            "ir",
+            "max",
+            needs_real_weights=True,
+            function="bench.metrics.image_reward:image_reward",
+            help="ImageReward v1.0: a BLIP reward model trained on 137k expert comparisons of generated "
+            "images (Xu et al. 2023); about -2 to 2, 0 = the average training image",
+        ),
+        MetricSpec(
             "lpips",
             "LPIPS to reference",
             "lpips",
@@ -200,15 +210,7 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 #: metrics that cannot be measured here, with the reason (`metrics:` naming one is an error saying why)
-UNAVAILABLE: dict[str, str] = {
-    "image_reward": "image-reward 1.5 (THUDM ImageReward) conflicts with this environment: it pins "
-    "timm==0.6.13 while open_clip_torch 3.3 requires timm>=1.0.17 (pip would downgrade timm from 1.0.31), and "
-    "pulls fairscale 0.4.13 and datasets; installed without its "
-    "dependencies, its BLIP text encoder (ImageReward/models/BLIP/med.py) imports apply_chunking_to_forward, "
-    "find_pruneable_heads_and_indices and prune_linear_layer from transformers.modeling_utils, which "
-    "transformers 5 no longer has, so its model class does not import (samplerbench does not patch a "
-    "dependency); no transformers architecture loads its BLIP checkpoint as published",
-}
+UNAVAILABLE: dict[str, str] = {}
 
 # Order in which a tile caption picks its "main quality figure".
 MAIN_METRIC_ORDER: tuple[str, ...] = (
@@ -217,6 +219,7 @@ MAIN_METRIC_ORDER: tuple[str, ...] = (
     "clip_score",
     "hps",
     "pick_score",
+    "image_reward",
     "lpips",
     "alignment",
     "ref_psnr",

@@ -12,8 +12,8 @@ Defaults per model kind (`metrics:` absent from the benchmark file):
   (a `clip:` key or `metrics:`): CLIP on 32 px mixture images says little.
 - any other model: clip_score. ref_rmse and ref_psnr only when asked (a `reference:` key or
   `metrics:`): a reference costs a 200-step Heun solve per (prompt, seed, cfg, size, ...) group, about
-  as much as the rest of a small benchmark. hps, pick_score, lpips, fid, kid only when asked: each
-  loads a large model (HPS and PickScore are ViT-H, about 4 GB each).
+  as much as the rest of a small benchmark. hps, pick_score, image_reward, lpips, fid, kid only when asked: each
+  loads a large model (HPS and PickScore are ViT-H, about 4 GB each; ImageReward 1.8 GB).
 """
 
 from __future__ import annotations

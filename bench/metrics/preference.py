@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from bench.metrics.quality_settings import HPS_REPO, QualitySettings, ScorerSettings
-from bench.metrics.weights import HubFile, WeightsMissing, fetch, fetch_first
+from bench.metrics.weights import HubFile, fetch, fetch_first, hub_folder
 
 RANDOM_NOTE = "{name}: random weights: not a meaningful score"
 _PROCESSOR_FILES = (
@@ -33,14 +33,16 @@ _PROCESSOR_FILES = (
 )
 
 
-def _settings(res: Any) -> QualitySettings:
+def quality_of(res: Any) -> QualitySettings:
+    """The run's `quality:` settings (the published defaults when the file has none)."""
     return getattr(res.config, "quality", None) or QualitySettings()
 
 
-def _values(
-    name: str, scores: list[float], truncated: list[bool], random: bool
+def scorer_values(
+    name: str, scores: list[float], truncated: list[bool], random: bool, context: int = 77
 ) -> list[tuple[float | None, str | None]]:
-    notes = [f"{name}: prompt cut at the model's 77-token context" if cut else None for cut in truncated]
+    """(score, note) per image: a note when the prompt was cut, and on every value of random weights."""
+    notes = [f"{name}: prompt cut at the model's {context}-token context" if cut else None for cut in truncated]
     if random:
         notes = [" ".join(n for n in (RANDOM_NOTE.format(name=name), note) if n) for note in notes]
     return list(zip(scores, notes))
@@ -80,12 +82,12 @@ def load_hps(settings: ScorerSettings, device: str = "cpu", offline: bool = Fals
 
 def hps(res: Any, batch: Any) -> list[tuple[float | None, str | None]]:
     """HPS v2.1 per image: cos(image, prompt) of the fine-tuned ViT-H-14 (the hpsv2 package's score)."""
-    settings = _settings(res).hps
+    settings = quality_of(res).hps
     scorer = res.scorer("hps", lambda: load_hps(settings, str(res.model.device), res.offline))
     if scorer is None:
         return res.not_measured("hps", batch)
     result = scorer.score(batch.images, [c.prompt for c in batch.cells])
-    return _values("hps", [s / 100.0 for s in result.scores], result.truncated, scorer.random_weights)
+    return scorer_values("hps", [s / 100.0 for s in result.scores], result.truncated, scorer.random_weights)
 
 
 # ----------------------------------------------------------------------------------------- PickScore
@@ -124,38 +126,25 @@ class PickScorer:
         return [float(s) for s in scores.cpu().tolist()], cut
 
 
-def _hub_folder(repo_or_folder: str, files: Sequence[str], optional: Sequence[str], what: str, offline: bool) -> str:
-    """A local folder with `files`: the folder itself, or the hub snapshot they are fetched into."""
-    if os.path.isdir(repo_or_folder):
-        return repo_or_folder
-    paths = [fetch(HubFile(repo_or_folder, f), what, offline_flag=offline) for f in files]
-    for name in optional:
-        try:  # optional (tokenizer.json only speeds tokenizing up)
-            fetch(HubFile(repo_or_folder, name), what, offline_flag=offline)
-        except WeightsMissing:
-            continue
-    return os.path.dirname(paths[0])
-
-
 def load_pick(settings: ScorerSettings, device: str = "cpu", offline: bool = False) -> PickScorer:
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
     what = "PickScore weights"
     if settings.random:
-        folder = _hub_folder(settings.model, ["config.json"], [], what, offline)
+        folder = hub_folder(settings.model, ["config.json"], [], what, offline)
         model = CLIPModel(CLIPConfig.from_pretrained(folder))
     else:
         if os.path.isdir(settings.model):
             folder = settings.model
         else:
-            folder = _hub_folder(settings.model, ["config.json"], [], what, offline)
+            folder = hub_folder(settings.model, ["config.json"], [], what, offline)
             fetch_first(
                 [HubFile(settings.model, "model.safetensors"), HubFile(settings.model, "pytorch_model.bin")],
                 what,
                 offline_flag=offline,
             )
         model = CLIPModel.from_pretrained(folder)
-    processor_folder = _hub_folder(
+    processor_folder = hub_folder(
         settings.processor or settings.model, _PROCESSOR_FILES, ["tokenizer.json"], "PickScore processor", offline
     )
     processor = CLIPProcessor.from_pretrained(processor_folder)
@@ -164,9 +153,9 @@ def load_pick(settings: ScorerSettings, device: str = "cpu", offline: bool = Fal
 
 def pick_score(res: Any, batch: Any) -> list[tuple[float | None, str | None]]:
     """PickScore per image (logit_scale x cos, about 18-23 for real images with the published model)."""
-    settings = _settings(res).pick_score
+    settings = quality_of(res).pick_score
     scorer = res.scorer("pick_score", lambda: load_pick(settings, str(res.model.device), res.offline))
     if scorer is None:
         return res.not_measured("pick_score", batch)
     scores, cut = scorer.score(batch.images, [c.prompt for c in batch.cells])
-    return _values("pick_score", scores, cut, scorer.random_weights)
+    return scorer_values("pick_score", scores, cut, scorer.random_weights)

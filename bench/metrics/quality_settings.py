@@ -1,8 +1,9 @@
-"""The benchmark file's `quality:` key: the models and references of hps, pick_score, lpips, fid and kid.
+"""The benchmark file's `quality:` key: the models and references of the learned quality metrics.
 
     quality:
       hps: {model: ViT-H-14, weights: HPS_v2.1_compressed.pt}     # a file of xswu/HPSv2, a path, or random
       pick_score: {model: yuvalkirstain/PickScore_v1, processor: laion/CLIP-ViT-H-14-laion2B-s32B-b79K}
+      image_reward: {model: THUDM/ImageReward, weights: ImageReward.pt, processor: google-bert/bert-base-uncased}
       lpips: {net: alex}                                            # alex | vgg | squeeze; weights: random
       fid: {reference: coco2014.npz}                                # a folder of images, an .npz, or sampler
 
@@ -23,6 +24,9 @@ HPS_REPO = "xswu/HPSv2"
 HPS_FILE = "HPS_v2.1_compressed.pt"
 PICK_MODEL = "yuvalkirstain/PickScore_v1"
 PICK_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
+IMAGE_REWARD_REPO = "THUDM/ImageReward"
+IMAGE_REWARD_FILE = "ImageReward.pt"
+BERT_TOKENIZER = "google-bert/bert-base-uncased"  # BLIP's tokenizer ('bert-base-uncased', moved there)
 RANDOM = "random"  # weights: random builds the architecture with random weights (tests); flagged everywhere
 LPIPS_NETS = ("alex", "vgg", "squeeze")
 
@@ -32,7 +36,7 @@ class ScorerSettings:
     """An image-text preference model: architecture or repo, its weights, its processor."""
 
     model: str
-    weights: str = ""  # hps: a file in HPS_REPO, a path, or random; pick_score: "" (the repo's) or random
+    weights: str = ""  # hps, image_reward: a file of the repo, a path, or random; pick_score: "" or random
     processor: str = ""
 
     @property
@@ -59,6 +63,7 @@ class QualitySettings:
     hps: ScorerSettings = ScorerSettings("ViT-H-14", HPS_FILE)
     pick_score: ScorerSettings = ScorerSettings(PICK_MODEL, "", PICK_PROCESSOR)
     lpips: ScorerSettings = ScorerSettings("alex")
+    image_reward: ScorerSettings = ScorerSettings(IMAGE_REWARD_REPO, IMAGE_REWARD_FILE, BERT_TOKENIZER)
     fid: FidSettings = field(default_factory=FidSettings)
 
 
@@ -91,6 +96,7 @@ def parse_quality(value: Any, path: tuple, where: Where, base: Path | None = Non
         {
             "hps": "HPS v2.1 model",
             "pick_score": "PickScore model",
+            "image_reward": "ImageReward model",
             "lpips": "LPIPS network",
             "fid": "FID/KID reference",
         },
@@ -120,6 +126,18 @@ def parse_quality(value: Any, path: tuple, where: Where, base: Path | None = Non
         base,
         {"net": "/".join(LPIPS_NETS), "weights": "random"},
     )
+    reward = _scorer(
+        value.get("image_reward", {}),
+        path + ("image_reward",),
+        where,
+        d.image_reward,
+        base,
+        {
+            "model": "hub repo or folder with med_config.json",
+            "weights": f"a file of the repo ({IMAGE_REWARD_FILE}), a path, or random",
+            "processor": "tokenizer: hub repo or folder with vocab.txt",
+        },
+    )
     for key, s in (("pick_score", pick), ("lpips", lp)):
         if s.weights not in ("", RANDOM):
             raise where.error(
@@ -146,7 +164,7 @@ def parse_quality(value: Any, path: tuple, where: Where, base: Path | None = Non
             path + ("fid", "reference"),
             f"{fid.reference} does not exist: give a folder of images, a .npz with mu and sigma, or sampler",
         )
-    return QualitySettings(hps, pick, lp, fid)
+    return QualitySettings(hps, pick, lp, reward, fid)
 
 
 _SCORER = {
@@ -161,6 +179,7 @@ SCHEMA: dict = {
         "hps": _SCORER,
         "pick_score": _SCORER,
         "lpips": _SCORER,
+        "image_reward": _SCORER,
         "fid": {
             "type": "object",
             "additionalProperties": False,

@@ -15,6 +15,7 @@ goes on without that metric's column, with a warning.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,3 +177,16 @@ def fetch_first(files: list[HubFile | UrlFile], what: str, **kwargs) -> str:
             if offline(kwargs.get("offline_flag", False)):
                 break
     raise errors[0]
+
+
+def hub_folder(repo_or_folder: str, files: Sequence[str], optional: Sequence[str], what: str, offline: bool) -> str:
+    """A local folder with `files`: the folder itself, or the hub snapshot they are fetched into."""
+    if os.path.isdir(repo_or_folder):
+        return repo_or_folder
+    paths = [fetch(HubFile(repo_or_folder, f), what, offline_flag=offline) for f in files]
+    for name in optional:
+        try:  # optional (tokenizer.json only speeds tokenizing up)
+            fetch(HubFile(repo_or_folder, name), what, offline_flag=offline)
+        except WeightsMissing:
+            continue
+    return os.path.dirname(paths[0])

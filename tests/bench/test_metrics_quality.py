@@ -308,20 +308,3 @@ def test_missing_package_or_weights_warn_and_the_run_goes_on(tmp_path, capsys) -
     warning = [w for w in meta(tmp_path / "run")["warnings"] if w.startswith("hps not measured")]
     assert len(warning) == 1 and "xswu/HPSv2/HPS_v2.1_compressed.pt" in warning[0] and "offline" in warning[0]
     assert "hps not measured" in capsys.readouterr().err
-
-
-def test_image_reward_is_refused_with_its_reason(tmp_path, capsys) -> None:
-    path = write(tmp_path, metrics=["image_reward"])
-    assert main(["run", str(path), "--no-progress", "--no-report"]) == 2
-    err = capsys.readouterr().err
-    assert f"{path}:" in err and "image_reward is not available" in err and "timm==0.6.13" in err
-    assert "find_pruneable_heads_and_indices" in err
-
-
-def test_the_image_reward_reason_still_holds() -> None:
-    """image-reward 1.5's med.py imports these from transformers.modeling_utils: if they come back (or the
-    stack goes back to transformers 4), ImageReward may be workable again and UNAVAILABLE must be revisited."""
-    import transformers.modeling_utils as modeling_utils
-
-    wanted = ("apply_chunking_to_forward", "find_pruneable_heads_and_indices", "prune_linear_layer")
-    assert not all(hasattr(modeling_utils, name) for name in wanted)
