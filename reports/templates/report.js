@@ -147,6 +147,10 @@
       }
       return -1;
     }
+    function groupLabel() {
+      for (var i = nAxes; i < dims.length; i++) { if (placed(i) || state.fixed[i] >= 0) { return dims[i].label; } }
+      return "group";
+    }
     var members = {};  // group -> its values' sets of the labelled axis's values (a category's prompts)
     function memberSets(i) {
       if (!members[i]) {
@@ -190,16 +194,18 @@
       if (free >= 0) { v[free] = "*"; }
       var found = free >= 0 ? byFree(free).get(v.join(",")) || [] : [lookup.get(v.join(","))];
       if (dims.length === nAxes) { return found; }
-      return found.filter(function (cell) {
+      var kept = found.filter(function (cell) {
         return cell !== undefined && want.slice(nAxes).every(function (k, j) { return k < 0 || cell.g[j] === k; });
       });
+      kept.outside = !kept.length && found[0] !== undefined;  // in the run, not in this category
+      return kept;
     }
-    function tile(cell, title) {
+    function tile(cell, title, absent) {
       var b = el("button", "tile");
       b.type = "button";
       var w = state.size, h = cell && cell.px ? Math.round(w * cell.px[1] / cell.px[0]) : w;
       if (!cell) {
-        var m = el("div", "missing", "not in the run");
+        var m = el("div", "missing", absent || "not in the run");
         m.style.width = w + "px"; m.style.height = h + "px";
         b.appendChild(m);
         b.disabled = true;
@@ -252,8 +258,8 @@
             if (r !== null) { parts.push(dims[state.rows].values[r]); }
             if (c !== null) { parts.push(dims[state.cols].values[c]); }
             var found = cellsAt(r, c, z, free), title = parts.join(" | ");
-            if (free < 0 || !found.length) {
-              td.appendChild(tile(found[0], title));
+            if (free < 0 || !found.length) {  // a prompt outside the row's category is not missing from the run
+              td.appendChild(tile(found[0], title, found.outside ? "not in this " + groupLabel() : ""));
             } else {  // every image of the group's prompts, each titled with its prompt
               var many = el("div", "ex-many");
               many.style.maxWidth = 4 * (state.size + 6) + "px";

@@ -298,4 +298,8 @@ def test_category_as_a_filter_keeps_its_prompts(labelled_report, browser):
     assert browser.evaluate(TILES_PER_CELL) == [[1] * len(STEPS)] * len(SAMPLERS)  # its one prompt
     titles = browser.evaluate("Array.from(document.querySelectorAll('#ex-grid button.tile')).map(b => b.title)")
     assert all(PROMPTS[1] in t for t in titles)
+    # category and prompt both on the grid: a prompt outside the row's category is not a missing image
+    browser.load(labelled_report.as_uri() + "?rows=prompt_category&cols=prompt")
+    missing = browser.evaluate("Array.from(document.querySelectorAll('#ex-grid .missing')).map(m => m.textContent)")
+    assert missing == ["not in this category"] * 3  # Animals x PROMPTS[1], (none) x PROMPTS[0] and [2]
     assert browser.problems() == []
