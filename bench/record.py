@@ -198,7 +198,12 @@ def for_reports() -> dict[str, Any]:
             for a in AXES.values()
         ],
         "columns": [c.name for c in columns()],
-        "groups": [{"column": c.name, "label": c.label or c.name} for c in axis_columns() if c.group],
+        "groups": [
+            {"column": c.name, "label": c.label or c.name, "of": a.column.name}
+            for a in AXES.values()
+            for c in a.columns
+            if c.group
+        ],
     }
 
 

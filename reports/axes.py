@@ -19,6 +19,7 @@ class AxisInfo:
     label: str
     numeric: bool = False
     role: str = "task"
+    of: str = ""  # a group's axis: the axis whose values it labels (a prompt's category labels prompts)
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,12 @@ class Axes:
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> Axes:
         """From the harness's plain description: {"axes": [{column, label, numeric, role}], "columns": [...],
-        "groups": [{column, label}]}."""
+        "groups": [{column, label, of}]} (`of`: the axis a group labels)."""
         plain: Iterable[Mapping[str, Any]] = record["axes"]
-        groups = tuple(AxisInfo(str(g["column"]), str(g.get("label") or g["column"])) for g in record.get("groups", ()))
+        groups = tuple(
+            AxisInfo(str(g["column"]), str(g.get("label") or g["column"]), of=str(g.get("of") or ""))
+            for g in record.get("groups", ())
+        )
         return cls(
             tuple(
                 AxisInfo(

@@ -6,6 +6,11 @@ changed sampler option compares old against new instead of listing "missing" and
 configuration, time is compared with a Mann-Whitney U test on the timing samples and each metric with a
 bootstrap interval of the paired differences; inside the noise the verdict is "tie". Writes compare.html
 (self-contained, same style as the report, every string escaped) and compare.md for a pull request.
+
+Where a prompt suite labelled the prompts (either run), a "By category" section gives each metric's
+A → B mean per category over every matched configuration, with the same paired-bootstrap verdict: "did
+my change hurt the text-rendering prompts?" in one row. Set-scope metrics (FID, KID) have no
+per-category value and are left out, as in the report's category tables.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from PIL import Image, ImageChops, ImageOps
 
-from reports.axes import Axes
+from reports.axes import Axes, AxisInfo
+from reports.categories import NO_LABEL, per_category
 from reports.embed import data_uri
 from reports.frame import TIME_COLUMN, config_keys, config_label, repeats_of
 from reports.metrics import present_metrics
@@ -40,6 +46,14 @@ class Row:
     time_b: float
     time_verdict: str
     metrics: tuple[tuple[str, str, str], ...]  # (metric label, "A → B", verdict)
+
+
+@dataclass(frozen=True)
+class CategoryRows:
+    """One label column (category, challenge) compared: per value, n pairs and each metric's verdict."""
+
+    label: str
+    rows: tuple[tuple[str, int, tuple[tuple[str, str, str], ...]], ...]  # (value, n, metrics as in Row)
 
 
 def match(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str] | None) -> tuple[pd.DataFrame, int, int]:
@@ -115,6 +129,43 @@ def compare_rows(pairs: pd.DataFrame, keys: list[str], axes: Axes, metrics: list
     return rows
 
 
+def category_rows(both_ok: pd.DataFrame, groups: Sequence[AxisInfo], metrics: list) -> list[CategoryRows]:
+    """Per label column some matched cell has (A's label, else B's): each metric's mean A → B per
+    value, over every matched configuration (per_category's means), and the paired-bootstrap verdict."""
+    shown = [m for m in metrics if m.scope != "set"]
+    out: list[CategoryRows] = []
+    for group in groups:
+        # suffixed where both runs have the column, plain where one run (an older store) lacks it
+        sides = [both_ok[c] for c in (f"{group.column}_a", f"{group.column}_b", group.column) if c in both_ok]
+        if not shown or not sides or not any(side.notna().any() for side in sides):
+            continue
+        labels = sides[0].combine_first(sides[-1]).fillna(NO_LABEL)
+        names = [m.name for m in shown]
+        means = [
+            per_category(
+                pd.DataFrame({"status": "ok", group.column: labels, **{n: both_ok[f"{n}_{s}"] for n in names}}),
+                [],
+                group.column,
+                names,
+            ).set_index(group.column)
+            for s in ("a", "b")
+        ]
+        rows = []
+        for value, mean_a in means[0].iterrows():
+            cells = both_ok[labels == value]
+            verdicts = tuple(
+                (
+                    m.label,
+                    f"{m.format(float(mean_a[m.name]))} → {m.format(float(means[1].loc[value, m.name]))}",
+                    metric_verdict(m, cells[m.name + "_a"].astype(float), cells[m.name + "_b"].astype(float)),
+                )
+                for m in shown
+            )
+            rows.append((str(value), int(mean_a["n_images"]), verdicts))
+        out.append(CategoryRows(group.label, tuple(rows)))
+    return out
+
+
 def triptych(path_a: Path, path_b: Path, side: int = 128) -> tuple[str, float]:
     """A | B | |A - B| x 4 as one PNG data URI, and the largest pixel difference (0-255)."""
     with Image.open(path_a) as ia, Image.open(path_b) as ib:
@@ -169,6 +220,7 @@ def compare_runs(
     metrics = [m for m in present_metrics(a) if m in present_metrics(b)]
     rows = compare_rows(pairs, keys, axes, metrics)
     both = pairs[(pairs["status_a"] == "ok") & (pairs["status_b"] == "ok")]
+    by_category = category_rows(both, axes.groups, metrics)
     overall = time_verdict(_samples(both, "a"), _samples(both, "b")) if len(both) else "no cell ran in both"
     context = {
         "names": names,
@@ -181,6 +233,8 @@ def compare_runs(
         "match": ", ".join(match_on) if match_on else "cell id",
         "time_test": TIME_TEST,
         "quality_test": QUALITY_TEST,
+        "by_category": by_category,
+        "category_metrics": [m.label for m in metrics if m.scope != "set"],
         "images": _images(pairs, *run_dirs, keys, axes),
         "max_images": MAX_IMAGES,
     }
@@ -223,5 +277,16 @@ def markdown(c: dict) -> str:
         cells = [_md(r.label), str(r.n), f"{r.time_a:.3g}", f"{r.time_b:.3g}", _md(r.time_verdict)]
         cells += [f"{_md(v)}: {_md(d)}" for _, v, d in r.metrics]
         lines.append("| " + " | ".join(cells) + " |")
+    for table in c.get("by_category", []):
+        lines += [
+            "",
+            f"#### By {_md(table.label)} (every matched configuration)",
+            "",
+            f"| {_md(table.label)} | n | " + " | ".join(map(_md, c["category_metrics"])) + " |",
+            "|---|---:|" + "---|" * len(c["category_metrics"]),
+        ]
+        for value, n, metrics in table.rows:
+            cells = [_md(value), str(n)] + [f"{_md(v)}: {_md(d)}" for _, v, d in metrics]
+            lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Time: {c['time_test']}. Metrics: {c['quality_test']}; inside the noise the verdict is a tie."]
     return "\n".join(lines) + "\n"

@@ -5,6 +5,10 @@ chosen among these axes, the others fixed by selectors), so no image is drawn at
 5,000-cell run costs one thumbnail per cell. Tile captions are per configuration (median time over its
 cells and their range), never one batch's time. The JSON is made safe to sit inside a <script> element
 (`<`, `>` and `&` escaped), and the page inserts every string with textContent.
+
+Where a prompt suite labelled the prompts, each label column (category, challenge) comes as a group: a
+choice like an axis, whose grid cell shows every image of its prompts (the axis it labels is then free),
+and as a filter, the prompts of one category. A run without labels has no groups and the same payload.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.axes import Axes
+from reports.categories import NO_LABEL
 from reports.embed import EmbedMode, Thumb, thumbnail
 from reports.frame import (
     TIME_COLUMN,
@@ -65,6 +70,11 @@ def explorer_axes(results: pd.DataFrame, axes: Axes) -> tuple[list[str], list[tu
     if "schedule" in results and results["schedule"].nunique() > 1 and "sampler" not in varying:
         varying.append("schedule")
     return varying, fixed
+
+
+def explorer_groups(results: pd.DataFrame, axes: Axes) -> list[str]:
+    """The label columns (a prompt's suite category) some cell has a value of: choices like an axis."""
+    return [g.column for g in axes.groups if g.column in results and results[g.column].notna().any()]
 
 
 def _label(column: str, value: object, axes: Axes) -> str:
@@ -127,13 +137,16 @@ def build_explorer(
     for c in varying:  # a missing value (an old store's new column) is a value of its own, not a lost cell
         if results[c].isna().any():
             results[c] = results[c].astype(object).where(results[c].notna(), "(none)")
-    values = {c: ordered_values(results, c) for c in varying}
+    groups = explorer_groups(results, axes)
+    for g in groups:  # a cell without a label is in the group "(none)", as in the category tables
+        results[g] = results[g].astype(object).where(results[g].notna(), NO_LABEL)
+    values = {c: ordered_values(results, c) for c in varying + groups}
     index = {c: {v: i for i, v in enumerate(vals)} for c, vals in values.items()}
     thumbs = _thumbs(results, Path(run_dir), mode, progress)
     embedded = sum(len(t.uri) for t in thumbs if t is not None) if mode.embed else 0
     linked = mode.embed and embedded > mode.limit_bytes
     captions = config_captions(results, axes)
-    wanted = [*varying, "status", "image", "error", TIME_COLUMN, *(m.name for m in metrics)]
+    wanted = [*varying, *groups, "status", "image", "error", TIME_COLUMN, *(m.name for m in metrics)]
     wanted += [main.name] if main is not None else []
     # plain dicts, not one Series per row (iterrows): the same values, a fraction of the time at 5,000 cells
     records = results[[c for c in dict.fromkeys(wanted) if c in results]].to_dict("records")
@@ -145,6 +158,8 @@ def build_explorer(
             "c": text_or(caption, ""),
             "m": _metrics_text(cell, metrics),
         }
+        if groups:
+            entry["g"] = [index[g][cell[g]] for g in groups]
         if main is not None and not is_missing(cell.get(main.name)):
             entry["q"] = f"{main.short} {main.format(float(cell[main.name]))}"
         if thumb is not None:
@@ -159,7 +174,7 @@ def build_explorer(
         t = cell[TIME_COLUMN]
         entry["t"] = None if is_missing(t) or not math.isfinite(float(t)) else float(t)
         cells.append(entry)
-    return {
+    payload: dict = {
         "axes": [
             {
                 "key": c,
@@ -173,6 +188,18 @@ def build_explorer(
         "linked": linked or not mode.embed,
         "embedded_bytes": 0 if linked else embedded,
     }
+    if groups:  # only where a suite labelled the prompts: a plain run's payload is as it was
+        info = {g.column: g for g in axes.groups}
+        payload["groups"] = [
+            {
+                "key": g,
+                "label": info[g].label,
+                "values": [str(v) for v in values[g]],
+                "of": info[g].of if info[g].of in varying else None,
+            }
+            for g in groups
+        ]
+    return payload
 
 
 def to_script_json(payload: dict) -> str:

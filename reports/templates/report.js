@@ -71,9 +71,15 @@
     var source = document.getElementById("explorer-data");
     if (!source) { return; }
     var data = JSON.parse(source.textContent), axes = data.axes, grid = document.getElementById("ex-grid");
+    // groups (a prompt's suite category) come after the axes: chosen like an axis, a group's grid cell shows
+    // every image of its prompts (the axis it labels is then free); as a filter, the prompts of one value
+    var nAxes = axes.length, dims = axes.concat((data.groups || []).map(function (g) {
+      return {key: g.key, label: g.label, values: g.values, group: true, of: g.of};
+    }));
     var lookup = new Map();
     data.cells.forEach(function (c) { lookup.set(c.v.join(","), c); });
-    function find(key) { for (var i = 0; i < axes.length; i++) { if (axes[i].key === key) { return i; } } return -1; }
+    function find(key) { for (var i = 0; i < dims.length; i++) { if (dims[i].key === key) { return i; } } return -1; }
+    dims.forEach(function (d) { if (d.group) { d.of = d.of === null ? -1 : find(d.of); } });
     var query = new URLSearchParams(window.location.search);
     function pick(name, preferred, fallback) {
       var asked = query.get(name);
@@ -82,11 +88,11 @@
       return i >= 0 ? i : fallback;
     }
     var state = {rows: pick("rows", "sampler", 0), cols: -1, z: -1, size: 112,
-                 fixed: axes.map(function () { return 0; })};
+                 fixed: dims.map(function (d) { return d.group ? -1 : 0; })};
     state.cols = pick("cols", "steps", axes.length > 1 ? (state.rows === 0 ? 1 : 0) : -1);
     if (state.cols === state.rows) { state.cols = -1; }
     state.z = pick("z", "", -1);
-    axes.forEach(function (a, i) {
+    dims.forEach(function (a, i) {
       var v = query.get("fix." + a.key);
       var k = v === null ? -1 : a.values.indexOf(v);
       if (k >= 0) { state.fixed[i] = k; }
@@ -100,7 +106,7 @@
       var none = el("option", "", "(none)");
       none.value = "-1";
       select.appendChild(none);
-      axes.forEach(function (a, i) {
+      dims.forEach(function (a, i) {
         var o = el("option", "", a.label + " (" + a.values.length + ")");
         o.value = String(i);
         select.appendChild(o);
@@ -123,9 +129,10 @@
     var size = document.getElementById("ex-size");
     size.addEventListener("input", function () { state.size = parseInt(size.value, 10); render(); });
     var fixedBox = document.getElementById("ex-fixed"), fixedSelects = [];
-    axes.forEach(function (a, i) {
+    dims.forEach(function (a, i) {
       var label = el("label", "", a.label + " "), select = el("select");
       select.setAttribute("data-axis", a.key);
+      if (a.group) { var all = el("option", "", "(all)"); all.value = "-1"; select.appendChild(all); }
       a.values.forEach(function (v, k) { var o = el("option", "", v); o.value = String(k); select.appendChild(o); });
       select.value = String(state.fixed[i]);
       select.addEventListener("change", function () { state.fixed[i] = parseInt(select.value, 10); render(); });
@@ -133,20 +140,72 @@
       fixedBox.appendChild(label);
       fixedSelects.push(label);
     });
-    function indices(axis) { return axis < 0 ? [null] : axes[axis].values.map(function (_, k) { return k; }); }
-    function cellAt(r, c, z) {
-      var v = state.fixed.slice();
-      if (state.rows >= 0) { v[state.rows] = r; }
-      if (state.cols >= 0) { v[state.cols] = c; }
-      if (state.z >= 0) { v[state.z] = z; }
-      return lookup.get(v.join(","));
+    function placed(i) { return i === state.rows || i === state.cols || i === state.z; }
+    function freed() {  // the axis a group on the grid (or filtered) labels, unless that axis is on the grid too
+      for (var i = nAxes; i < dims.length; i++) {
+        if (dims[i].of >= 0 && !placed(dims[i].of) && (placed(i) || state.fixed[i] >= 0)) { return dims[i].of; }
+      }
+      return -1;
     }
-    function tile(cell, title) {
+    function groupLabel() {
+      for (var i = nAxes; i < dims.length; i++) { if (placed(i) || state.fixed[i] >= 0) { return dims[i].label; } }
+      return "group";
+    }
+    var members = {};  // group -> its values' sets of the labelled axis's values (a category's prompts)
+    function memberSets(i) {
+      if (!members[i]) {
+        members[i] = dims[i].values.map(function () { return new Set(); });
+        data.cells.forEach(function (c) { members[i][c.g[i - nAxes]].add(c.v[dims[i].of]); });
+      }
+      return members[i];
+    }
+    function indices(axis) {
+      if (axis < 0) { return [null]; }
+      var ks = dims[axis].values.map(function (_, k) { return k; });
+      for (var i = nAxes; i < dims.length; i++) {  // a filtered group keeps its own values of the axis it labels
+        if (dims[i].of === axis && !placed(i) && state.fixed[i] >= 0) {
+          var keep = memberSets(i)[state.fixed[i]];
+          ks = ks.filter(function (k) { return keep.has(k); });
+        }
+      }
+      return ks;
+    }
+    var partial = {};  // free axis -> Map(key with that axis as "*" -> its cells in that axis's order)
+    function byFree(free) {
+      if (!partial[free]) {
+        var m = new Map();
+        data.cells.slice().sort(function (a, b) { return a.v[free] - b.v[free]; }).forEach(function (c) {
+          var v = c.v.slice();
+          v[free] = "*";
+          var k = v.join(",");
+          if (!m.has(k)) { m.set(k, []); }
+          m.get(k).push(c);
+        });
+        partial[free] = m;
+      }
+      return partial[free];
+    }
+    function cellsAt(r, c, z, free) {
+      var want = state.fixed.slice();
+      if (state.rows >= 0) { want[state.rows] = r; }
+      if (state.cols >= 0) { want[state.cols] = c; }
+      if (state.z >= 0) { want[state.z] = z; }
+      var v = want.slice(0, nAxes);
+      if (free >= 0) { v[free] = "*"; }
+      var found = free >= 0 ? byFree(free).get(v.join(",")) || [] : [lookup.get(v.join(","))];
+      if (dims.length === nAxes) { return found; }
+      var kept = found.filter(function (cell) {
+        return cell !== undefined && want.slice(nAxes).every(function (k, j) { return k < 0 || cell.g[j] === k; });
+      });
+      kept.outside = !kept.length && found[0] !== undefined;  // in the run, not in this category
+      return kept;
+    }
+    function tile(cell, title, absent) {
       var b = el("button", "tile");
       b.type = "button";
       var w = state.size, h = cell && cell.px ? Math.round(w * cell.px[1] / cell.px[0]) : w;
       if (!cell) {
-        var m = el("div", "missing", "not in the run");
+        var m = el("div", "missing", absent || "not in the run");
         m.style.width = w + "px"; m.style.height = h + "px";
         b.appendChild(m);
         b.disabled = true;
@@ -172,18 +231,17 @@
       return b;
     }
     function render() {
-      fixedSelects.forEach(function (label, i) {
-        label.hidden = i === state.rows || i === state.cols || i === state.z;
-      });
+      var free = freed();
+      fixedSelects.forEach(function (label, i) { label.hidden = placed(i) || i === free; });
       var blocks = [];
       indices(state.z).forEach(function (z) {
         var block = el("div", "ex-block");
-        if (z !== null) { block.appendChild(el("h4", "", axes[state.z].label + ": " + axes[state.z].values[z])); }
+        if (z !== null) { block.appendChild(el("h4", "", dims[state.z].label + ": " + dims[state.z].values[z])); }
         var table = el("table", "ex"), head = el("thead"), hr = el("tr");
-        hr.appendChild(el("th", "corner", (state.rows >= 0 ? axes[state.rows].label : "") + " \u2193 / " +
-                                           (state.cols >= 0 ? axes[state.cols].label : "") + " \u2192"));
+        hr.appendChild(el("th", "corner", (state.rows >= 0 ? dims[state.rows].label : "") + " \u2193 / " +
+                                           (state.cols >= 0 ? dims[state.cols].label : "") + " \u2192"));
         indices(state.cols).forEach(function (c) {
-          var th = el("th", "", c === null ? "" : axes[state.cols].values[c]);
+          var th = el("th", "", c === null ? "" : dims[state.cols].values[c]);
           th.scope = "col";
           th.style.maxWidth = (state.size + 4) + "px";
           hr.appendChild(th);
@@ -192,14 +250,22 @@
         table.appendChild(head);
         var body = el("tbody");
         indices(state.rows).forEach(function (r) {
-          var tr = el("tr"), th = el("th", "", r === null ? "" : axes[state.rows].values[r]);
+          var tr = el("tr"), th = el("th", "", r === null ? "" : dims[state.rows].values[r]);
           th.scope = "row";
           tr.appendChild(th);
           indices(state.cols).forEach(function (c) {
             var td = el("td"), parts = [];
-            if (r !== null) { parts.push(axes[state.rows].values[r]); }
-            if (c !== null) { parts.push(axes[state.cols].values[c]); }
-            td.appendChild(tile(cellAt(r, c, z), parts.join(" | ")));
+            if (r !== null) { parts.push(dims[state.rows].values[r]); }
+            if (c !== null) { parts.push(dims[state.cols].values[c]); }
+            var found = cellsAt(r, c, z, free), title = parts.join(" | ");
+            if (free < 0 || !found.length) {  // a prompt outside the row's category is not missing from the run
+              td.appendChild(tile(found[0], title, found.outside ? "not in this " + groupLabel() : ""));
+            } else {  // every image of the group's prompts, each titled with its prompt
+              var many = el("div", "ex-many");
+              many.style.maxWidth = 4 * (state.size + 6) + "px";
+              found.forEach(function (cell) { many.appendChild(tile(cell, title + " | " + axes[free].values[cell.v[free]])); });
+              td.appendChild(many);
+            }
             tr.appendChild(td);
           });
           body.appendChild(tr);

@@ -185,3 +185,11 @@ def test_a_suite_run_stores_categories_and_reports_means_per_category(tmp_path: 
     animals = frame[(frame.sampler == "Heun") & (frame.prompt_category == "Animals")]
     assert len(animals) == 4
     assert METRICS["alignment"].format(animals.alignment.mean()) in html
+    assert '"groups":[{"key":"prompt_category","label":"category","values":["Animals","Vehicles"]' in html
+    # bench compare of two runs of the suite: a By category section, the same labels
+    assert main(["run", str(path), "-o", str(tmp_path / "again"), "--no-progress"]) == 0
+    out = tmp_path / "cmp"
+    assert main(["compare", str(tmp_path / "run"), str(tmp_path / "again"), "-o", str(out)]) == 0
+    md = (out / "compare.md").read_text(encoding="utf-8")
+    assert "#### By category" in md and "#### By challenge" in md
+    assert "| Animals | 8 |" in md and "| Vehicles | 4 |" in md  # 2 samplers x prompts x 2 seeds, matched by id

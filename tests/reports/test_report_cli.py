@@ -14,6 +14,7 @@ from reports_fixture import PROMPTS, RECORD, make_fake_run
 from bench.commands.report import current_fingerprint, store_fingerprint
 from bench.store import Store
 from reports.compare import compare_runs, markdown
+from reports.metrics import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "perf"))
@@ -129,6 +130,7 @@ def test_compare_matches_cells_and_says_what_changed(tmp_path):
     assert "B \\| fp16" in text and "&lt;b&gt;A&lt;/b&gt;" in text  # markdown and HTML escaped
     page = html.read_text("utf-8")
     assert "<b>A</b>" not in page and page.count("data:image/png;base64,") == len(a)
+    assert "By category" not in text and 'id="by-category"' not in page  # a plain list of prompts
     by_id, only_a, only_b = (
         compare_runs(a, b, ("a", "b"), (tmp_path / "a", tmp_path / "b"), tmp_path / "ids", RECORD)[1].read_text(
             "utf-8"
@@ -154,6 +156,54 @@ def test_compare_matches_cells_and_says_what_changed(tmp_path):
         ).count("|")
         > 4
     )
+
+
+COMPARE_LABELS = {PROMPTS[0]: "Animals", PROMPTS[1]: "Text rendering", PROMPTS[2]: None}
+
+
+def _by_category(md: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """The markdown's By category table: its header cells and its rows' cells by category."""
+    section = md.read_text("utf-8").split("#### By category (every matched configuration)\n\n")[1].split("\n\n")[0]
+    lines = [line.strip("| ").split(" | ") for line in section.splitlines()]
+    return lines[0], {cells[0]: cells for cells in lines[2:]}
+
+
+def test_compare_by_category_gives_each_metrics_means_and_verdict(tmp_path):
+    a, _ = make_fake_run(tmp_path / "a")  # one failed cell in A: its pair is left out of the means
+    b, _ = make_fake_run(tmp_path / "b", fail=False)
+    for frame in (a, b):
+        frame["prompt_category"] = frame["prompt"].map(COMPARE_LABELS)
+        frame["prompt_challenge"] = None  # no challenge labels: no table for them
+        frame["fid"] = 3.0  # a set metric: no per-category value
+    text_cells = b["prompt"] == PROMPTS[1]
+    b.loc[text_cells, "ode_error"] *= 3  # B hurts the text-rendering prompts only
+    dirs = (tmp_path / "a", tmp_path / "b")
+    html, md = compare_runs(a, b, ("a", "b"), dirs, tmp_path / "out", RECORD)
+    header, rows = _by_category(md)
+    assert header == ["category", "n", "ODE error", "alignment", "fidelity"]  # no FID, no time
+    assert list(rows) == ["Animals", "Text rendering", "(none)"]
+    assert "#### By challenge" not in md.read_text("utf-8")
+    b_by_id = b.set_index("cell_id")
+    for category, cells in rows.items():
+        prompts = [p for p, c in COMPARE_LABELS.items() if (c or "(none)") == category]
+        in_a = a[(a["status"] == "ok") & a["prompt"].isin(prompts)]  # every B cell is ok
+        in_b = b_by_id.loc[in_a["cell_id"]]
+        assert cells[1] == str(len(in_a))
+        for name in ("ode_error", "alignment", "fidelity"):
+            spec = METRICS[name]
+            arrow = f"{spec.format(float(in_a[name].mean()))} → {spec.format(float(in_b[name].mean()))}"
+            assert cells[header.index(spec.label)].startswith(f"{arrow}: ")
+    assert rows["Text rendering"][2].split(": ")[1].startswith("B worse")
+    assert rows["Animals"][2].split(": ")[1].startswith("tie") and rows["(none)"][2].split(": ")[1].startswith("tie")
+    assert rows["Text rendering"][3].split(": ")[1].startswith("tie")  # alignment unchanged
+    page = html.read_text("utf-8")
+    assert 'id="by-category"' in page and "Text rendering" in page
+    unlabelled = [f.assign(prompt_category=None) for f in (a, b)]
+    _, plain = compare_runs(*unlabelled, ("a", "b"), dirs, tmp_path / "plain", RECORD)
+    assert "By category" not in plain.read_text("utf-8")
+    # one run from before the suites (no label columns at all): B's labels are used
+    _, half = compare_runs(a.drop(columns=["prompt_category"]), b, ("a", "b"), dirs, tmp_path / "half", RECORD)
+    assert list(_by_category(half)[1]) == ["Animals", "Text rendering", "(none)"]
 
 
 @pytest.mark.slow

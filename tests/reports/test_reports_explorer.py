@@ -221,3 +221,85 @@ def test_missing_axis_values_are_a_value_of_their_own(tmp_path):
     axis = next(a for a in payload["axes"] if a["key"] == "clip_skip")
     assert sorted(axis["values"]) == ["clip skip (none)", "clip skip 2"]
     assert len({tuple(c["v"]) for c in payload["cells"]}) == len(results)
+
+
+# ---- a prompt suite's category: a choice like an axis ----------------------------------------------
+CATEGORIES = {PROMPTS[0]: "Animals", PROMPTS[1]: None, PROMPTS[2]: "Animals"}  # PROMPTS[1]: no label
+
+
+def _labelled_run(run_dir: Path):
+    results, meta = make_fake_run(run_dir)
+    results["prompt_category"] = results["prompt"].map(CATEGORIES)
+    results["prompt_challenge"] = None  # a suite without this label (DrawBench): no choice
+    return results, meta
+
+
+def test_category_is_a_choice_only_where_cells_are_labelled(tmp_path):
+    plain, _ = make_fake_run(tmp_path)
+    args = (tmp_path, report_axes(), [METRICS["ode_error"]], METRICS["ode_error"], EmbedMode())
+    before = build_explorer(plain, *args)
+    assert "groups" not in before and all("g" not in c for c in before["cells"])
+    unlabelled = plain.assign(prompt_category=None, prompt_challenge=None)  # a plain list of prompts
+    assert build_explorer(unlabelled, *args) == before  # the same payload, no empty Category
+    results, _ = _labelled_run(tmp_path)
+    payload = build_explorer(results, *args)
+    assert payload["groups"] == [
+        {"key": "prompt_category", "label": "category", "values": ["Animals", "(none)"], "of": "prompt"}
+    ]
+    assert payload["axes"] == before["axes"]  # a label, not an axis: cell values unchanged
+    values = payload["groups"][0]["values"]
+    got = [values[c["g"][0]] for c in payload["cells"]]
+    assert got == [CATEGORIES[p] or "(none)" for p in results["prompt"]]
+
+
+@pytest.fixture(scope="module")
+def labelled_report(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("labelled")
+    results, meta = _labelled_run(run_dir)
+    return reports.build_report(results, meta, run_dir, record=RECORD)
+
+
+TILES_PER_CELL = (
+    "Array.from(document.querySelectorAll('#ex-grid tbody tr'))"
+    ".map(tr => Array.from(tr.querySelectorAll('td')).map(td => td.querySelectorAll('button.tile').length))"
+)
+
+
+@needs_chromium
+def test_choosing_category_draws_one_row_per_category(labelled_report, evil_report, browser):
+    browser.load(evil_report[0].as_uri())  # no labels: no Category choice
+    options = "Array.from(document.getElementById('ex-rows').options).map(o => o.textContent)"
+    assert not any(o.startswith("category") for o in browser.evaluate(options))
+    browser.load(labelled_report.as_uri())
+    assert "category (2)" in browser.evaluate(options)
+    assert "challenge" not in " ".join(browser.evaluate(options))
+    _choose(browser, "ex-rows", "category")
+    _choose(browser, "ex-cols", "sampler")
+    assert browser.evaluate(ROW_HEADERS) == ["Animals", "(none)"]
+    assert browser.evaluate(COL_HEADERS) == [s.name for s in SAMPLERS]
+    # a cell: every prompt of its category (seed and steps fixed by their selectors); prompt is free
+    assert browser.evaluate(TILES_PER_CELL) == [[2] * len(SAMPLERS), [1] * len(SAMPLERS)]
+    assert browser.evaluate("document.querySelector('select[data-axis=prompt]').parentElement.hidden") is True
+    titles = browser.evaluate(
+        "Array.from(document.querySelectorAll('#ex-grid tbody tr:first-child button.tile')).map(b => b.title)"
+    )
+    assert all(PROMPTS[0] in t or PROMPTS[2] in t for t in titles)
+    assert any(PROMPTS[0] in t for t in titles) and any(PROMPTS[2] in t for t in titles)
+    assert browser.evaluate("document.querySelectorAll('#ex-grid img').length") > 0
+    assert browser.problems() == []
+
+
+@needs_chromium
+def test_category_as_a_filter_keeps_its_prompts(labelled_report, browser):
+    browser.load(labelled_report.as_uri() + "?rows=prompt&cols=sampler&fix.prompt_category=Animals")
+    assert browser.evaluate(ROW_HEADERS) == [PROMPTS[0], PROMPTS[2]]
+    assert browser.evaluate(TILES_PER_CELL) == [[1] * len(SAMPLERS)] * 2
+    browser.load(labelled_report.as_uri() + "?rows=sampler&cols=steps&fix.prompt_category=(none)")
+    assert browser.evaluate(TILES_PER_CELL) == [[1] * len(STEPS)] * len(SAMPLERS)  # its one prompt
+    titles = browser.evaluate("Array.from(document.querySelectorAll('#ex-grid button.tile')).map(b => b.title)")
+    assert all(PROMPTS[1] in t for t in titles)
+    # category and prompt both on the grid: a prompt outside the row's category is not a missing image
+    browser.load(labelled_report.as_uri() + "?rows=prompt_category&cols=prompt")
+    missing = browser.evaluate("Array.from(document.querySelectorAll('#ex-grid .missing')).map(m => m.textContent)")
+    assert missing == ["not in this category"] * 3  # Animals x PROMPTS[1], (none) x PROMPTS[0] and [2]
+    assert browser.problems() == []
