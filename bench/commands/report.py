@@ -43,12 +43,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
+def report_code_digest() -> str:
+    """A hash of the report's own code and templates: a page built by other report code is rebuilt even when
+    the version number did not change (a development install, a patched copy)."""
+    import reports
+
+    digest = hashlib.sha256()
+    root = Path(reports.__file__).parent
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".js", ".css")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def store_fingerprint(store, options: str) -> str:
-    """A hash of every cell row, the run's metadata, the report options and the samplerbench version."""
+    """A hash of every cell row, the run's metadata, the report options, the samplerbench version and the
+    report code."""
     from bench import record
     from bench.cli import _version
 
-    digest = hashlib.sha256(f"{_version()}|{options}|".encode())
+    digest = hashlib.sha256(f"{_version()}|{report_code_digest()}|{options}|".encode())
     names = ", ".join(c.name for c in record.columns())
     for row in store.db.execute(f"SELECT rowid, {names} FROM cells ORDER BY rowid"):
         digest.update(repr(row).encode())

@@ -231,3 +231,17 @@ def test_the_benchmark_objective_reaches_the_report(tmp_path):
     bad.write_text(config.read_text("utf-8").replace("objective: time", "objective: beauty"), encoding="utf-8")
     refused = _cli("run", str(bad), "-o", str(tmp_path / "bad"))
     assert refused.returncode == 2 and "bad.yaml:7: report: unknown objective 'beauty'" in refused.stderr
+
+
+def test_a_report_from_other_report_code_is_rebuilt(tiny_run, tmp_path, monkeypatch) -> None:
+    """The page keeps a digest of the report code: new report code rebuilds it even at the same version."""
+    import bench.commands.report as report_command
+
+    _, run = tiny_run
+    out = tmp_path / "out"
+    assert report_command.build(run, out)[1]
+    assert report_command.build(run, out)[1] is False  # same store, same code: up to date
+    digest = report_command.report_code_digest()
+    assert len(digest) == 16 and digest == report_command.report_code_digest()
+    monkeypatch.setattr(report_command, "report_code_digest", lambda: "0" * 16)
+    assert report_command.build(run, out)[1]
