@@ -1,6 +1,6 @@
 """Orders of convergence of the deterministic samplers on the analytic model (the table in docs/samplers.md).
 
-    python perf/orders.py [--schedule karras] [--steps 40 80 160 320]
+    python perf/orders.py [--schedule karras] [--steps 40 80 160 320] [--only NAME ...]
 
 CFG 1 (a smooth ODE), float64 model, exact references (bench.orders); prints a Markdown table: expected
 order (from the paper, or from the analysis where the paper's assumption does not hold here), measured
@@ -24,6 +24,9 @@ EXPECTED: dict[str, tuple[float, str]] = {
     "paper:deis": (3, "tAB-DEIS, order 3"),
     "paper:res_multistep": (2, "RES, 2nd order"),
     "paper:exp_heun_2_x0": (2, "exponential trapezoidal"),
+    "paper:seeds_2?eta=0": (2, "SEEDS-2 at eta = 0, phi_1 (DPM-Solver-2's form), r = 1/2"),
+    "paper:seeds_2?eta=0&solver_type=phi_2": (2, "SEEDS-2 at eta = 0, phi_2 / r correction, r = 1/2"),
+    "paper:seeds_3?eta=0": (3, "SEEDS-3 at eta = 0: 3-stage exponential RK, c = 1/3, 2/3 (DPM-Solver-3)"),
     "paper:gradient_estimation": (1, "the paper gives no order; gamma = 2 extrapolates d to the step end: 1"),
     "paper:er_sde?noise_scale=ode": (3, "ER-SDE-Solver-3 with phi = sigma (the ODE)"),
     "paper:uni_pc?order=1": (2, "UniP-1 + UniC"),
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schedule", default="karras")
     parser.add_argument("--steps", type=int, nargs="+", default=[40, 80, 160, 320])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="just these rows (names as in the table)")
     args = parser.parse_args(argv)
 
     import torch
@@ -52,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     first, last = args.steps[0], args.steps[-1]
     print(f"| sampler | expected | measured | error at {first} | error at {last} | last doubling | why expected |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    unknown = sorted(set(args.only or ()) - set(EXPECTED))
+    if unknown:
+        parser.error(f"not in the table: {', '.join(unknown)}")
     for name, (expected, why) in EXPECTED.items():
+        if args.only and name not in args.only:
+            continue
         m = bench.measure(name, tuple(args.steps))
         errors = list(m.errors.values())
         tail = math.log2(errors[-2] / errors[-1])

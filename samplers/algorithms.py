@@ -91,6 +91,8 @@ class Algorithm:
     bare_comfy: bool = True  # the first ComfyUI name alone means the default schedule
     aliases: tuple[str, ...] = ()  # other names that mean this algorithm on its default schedule
     note: str = ""
+    #: options (all of them, defaults filled in) -> what is wrong with them together, or None (e.g. r_1 < r_2)
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 def canonical_options(algo: Algorithm, given: Mapping[str, Any], where: str) -> tuple[tuple[str, Any], ...]:
@@ -104,6 +106,9 @@ def canonical_options(algo: Algorithm, given: Mapping[str, Any], where: str) -> 
             allowed = ", ".join(sorted(algo.options)) or "none"
             raise BadOption(f"{where}: unknown option {name!r}.{hint} Allowed: {allowed}", name)
         merged[name] = option.coerce(name, value, where)
+    problem = algo.check(full_options(algo, merged)) if algo.check is not None else None
+    if problem:
+        raise BadOption(f"{where}: {problem}")
     kept = {k: v for k, v in merged.items() if k not in algo.options or v != algo.options[k].default}
     return tuple(sorted(kept.items()))
 

@@ -11,11 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 _NO_PAPER = "no published definition: ComfyUI's own (GPL) code is its only specification"
-_SEEDS = (
-    "not implemented (SEEDS, arXiv:2305.14267): the paper's algorithms (stage coefficients, how the stages share "
-    "their noise) were not reachable offline, the authors' code is CC BY-NC-SA and the others found are "
-    "ComfyUI's (GPL) or copies of it; not guessed"
-)
 
 #: ComfyUI KSampler sampler_name -> None (covered: `name/<scheduler>` resolves) or why it is not
 COMFY_SAMPLERS: dict[str, str | None] = {
@@ -56,8 +51,8 @@ COMFY_SAMPLERS: dict[str, str | None] = {
     "gradient_estimation": None,
     "gradient_estimation_cfg_pp": None,
     "er_sde": None,
-    "seeds_2": _SEEDS,
-    "seeds_3": _SEEDS,
+    "seeds_2": None,
+    "seeds_3": None,
     "sa_solver": None,
     "sa_solver_pece": None,
     "ddim": None,

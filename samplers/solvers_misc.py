@@ -8,8 +8,9 @@ import math
 import torch
 from tqdm.auto import trange
 
-from samplers.solvers_common import denoise, exponential_step, lam
+from samplers.solvers_common import denoise
 from samplers.solvers_multistep import _report
+from samplers.solvers_seeds import sample_seeds_2, seeds_2_step
 
 
 def _noise_sampler(x, noise_sampler):
@@ -37,8 +38,9 @@ def sample_gradient_estimation(model, x, sigmas, extra_args=None, callback=None,
 @torch.no_grad()
 def sample_exp_heun_2_x0(model, x, sigmas, extra_args=None, callback=None, disable=None):
     """Exponential Heun in data prediction (the exponential trapezoidal rule, ETD2RK: Hochbruck & Ostermann
-    2010, "Exponential integrators", Acta Numerica, sec. 2.3; the deterministic SEEDS-2 with r = 1, Gonzalez
-    et al. 2023, arXiv:2305.14267): a DDIM step predicts, the denoised there corrects with psi_1 / h."""
+    2010, "Exponential integrators", Acta Numerica, sec. 2.3): a DDIM step predicts, the denoised there
+    corrects with psi_1 / h. It is the deterministic SEEDS-2 with solver_type phi_2 and r = 1 (Gonzalez et al.
+    2023, arXiv:2305.14267; ComfyUI documents exp_heun_2_x0 as that SEEDS-2), and runs as that step."""
     extra_args = {} if extra_args is None else extra_args
     for i in trange(len(sigmas) - 1, disable=disable):
         denoised = denoise(model, x, sigmas[i], extra_args)
@@ -47,9 +49,7 @@ def sample_exp_heun_2_x0(model, x, sigmas, extra_args=None, callback=None, disab
         if sigma_next == 0:
             x = denoised
             continue
-        predicted = exponential_step(x, sigma, sigma_next, denoised)
-        at_end = denoise(model, predicted, sigmas[i + 1], extra_args)
-        x = exponential_step(x, sigma, sigma_next, denoised, [(lam(sigma_next), at_end)])
+        x = seeds_2_step(model, x, sigma, sigma_next, denoised, extra_args, None, 0.0, 1.0, 1.0, "phi_2")
     return x
 
 
@@ -57,26 +57,13 @@ def sample_exp_heun_2_x0(model, x, sigmas, extra_args=None, callback=None, disab
 def sample_exp_heun_2_x0_sde(
     model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0, s_noise=1.0, noise_sampler=None
 ):
-    """Exponential Heun (see `sample_exp_heun_2_x0`) to sigma_down, then sigma_up of fresh noise: the
-    ancestral split of each step (Song et al. 2021, DDIM eta, arXiv:2010.02502). A first-order SDE solver."""
-    from k_diffusion.sampling import get_ancestral_step
-
-    extra_args = {} if extra_args is None else extra_args
-    noise_sampler = _noise_sampler(x, noise_sampler)
-    for i in trange(len(sigmas) - 1, disable=disable):
-        denoised = denoise(model, x, sigmas[i], extra_args)
-        _report(callback, x, i, sigmas, denoised)
-        sigma = float(sigmas[i])
-        sigma_down, sigma_up = get_ancestral_step(sigma, float(sigmas[i + 1]), eta=eta)
-        if sigma_down == 0:
-            x = denoised
-        else:
-            predicted = exponential_step(x, sigma, sigma_down, denoised)
-            at_end = denoise(model, predicted, sigma_down, extra_args)
-            x = exponential_step(x, sigma, sigma_down, denoised, [(lam(sigma_down), at_end)])
-        if sigmas[i + 1] > 0 and sigma_up > 0:
-            x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * s_noise * sigma_up
-    return x
+    """Exponential Heun (see `sample_exp_heun_2_x0`) on the SDE: SEEDS-2 (Gonzalez et al. 2023,
+    arXiv:2305.14267) with solver_type phi_2 and r = 1, as ComfyUI documents exp_heun_2_x0_sde. The stage is
+    at the step's end, so it and the result share the step's one noise draw,
+    sigma_next sqrt(1 - e^{-2 eta h}) s_noise z (`samplers.solvers_seeds`)."""
+    return sample_seeds_2(
+        model, x, sigmas, extra_args, callback, disable, eta, s_noise, noise_sampler, r=1.0, solver_type="phi_2"
+    )
 
 
 @torch.no_grad()

@@ -45,6 +45,7 @@ def _row(
     comfy: bool = True,
     a1111: tuple[str, ...] = (),
     schedules: tuple[str, ...] = ALL,
+    check=None,
 ) -> Algorithm:
     return Algorithm(
         function,
@@ -58,6 +59,7 @@ def _row(
         bare_comfy=bare,
         a1111=a1111,
         note=note,
+        check=check,
     )
 
 
@@ -80,6 +82,39 @@ def _sa_stochastic(options) -> bool:
     )
 
 
+def _eta_and_noise(options) -> bool:
+    return options.get("eta", 1.0) > 0 and options.get("s_noise", 1.0) > 0
+
+
+_SEEDS_2 = {
+    "eta": Option(float, 1.0, "SDE noise: 0 is the probability-flow ODE, 1 the reverse SDE", minimum=0.0),
+    "s_noise": S_NOISE,
+    "r": Option(float, 0.5, "the stage's fraction of the step in lambda (0 < r <= 1)", minimum=0.0),
+    "solver_type": Option(
+        str,
+        "phi_1",
+        "phi_1: D_s and D_1 weighed inside phi_1 (DPM-Solver-2); phi_2: a phi_2 / r correction",
+        choices=("phi_1", "phi_2"),
+    ),
+}
+_SEEDS_3 = {
+    "eta": _SEEDS_2["eta"],
+    "s_noise": S_NOISE,
+    "r_1": Option(float, 1 / 3, "first stage's fraction of the step in lambda (0 < r_1 < r_2)", minimum=0.0),
+    "r_2": Option(float, 2 / 3, "second stage's fraction of the step (r_1 < r_2 < 1; 2/3: order 3)", minimum=0.0),
+}
+
+
+def _check_seeds_2(options) -> str | None:
+    r = options.get("r", 0.5)
+    return None if 0 < r <= 1 else f"option r={r!r} must be in (0, 1]"
+
+
+def _check_seeds_3(options) -> str | None:
+    r_1, r_2 = options.get("r_1", 1 / 3), options.get("r_2", 2 / 3)
+    return None if 0 < r_1 < r_2 < 1 else f"options r_1={r_1!r}, r_2={r_2!r} must satisfy 0 < r_1 < r_2 < 1"
+
+
 _CFGPP = "CFG++: needs the unconditional prediction; the CFG scale is the paper's lambda (about 0.5-2)"
 
 PAPER_ALGORITHMS: dict[str, Algorithm] = {
@@ -91,6 +126,8 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
     "gradient_estimation": _row("gradient_estimation", "Gradient estimation", _GAMMA),
     "exp_heun_2_x0": _row("exp_heun_2_x0", "Exponential Heun 2 x0", nfe=2.0),
     "exp_heun_2_x0_sde": _row("exp_heun_2_x0_sde", "Exponential Heun 2 x0 SDE", _ANC, nfe=2.0, stochastic=with_eta()),
+    "seeds_2": _row("seeds_2", "SEEDS-2", _SEEDS_2, nfe=2.0, stochastic=_eta_and_noise, check=_check_seeds_2),
+    "seeds_3": _row("seeds_3", "SEEDS-3", _SEEDS_3, nfe=3.0, stochastic=_eta_and_noise, check=_check_seeds_3),
     "uni_pc": _row("uni_pc", "UniPC (bh1)", {"order": Option(int, 3, "UniPC order p", choices=(1, 2, 3))}),
     "uni_pc_bh2": _row("uni_pc_bh2", "UniPC (bh2)", {"order": Option(int, 3, "UniPC order p", choices=(1, 2, 3))}),
     # bare "ddpm" and "lcm" are diffusers' DDPM and LCM (A1111's LCM): ComfyUI's are the pairs (ddpm/karras)
@@ -150,6 +187,7 @@ _MODULE = {
     "solvers_sa": ("sa_solver", "sa_solver_pece"),
     "solvers_multistep": ("ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral"),
     "solvers_misc": ("gradient_estimation", "exp_heun_2_x0", "exp_heun_2_x0_sde", "ddpm", "lcm"),
+    "solvers_seeds": ("seeds_2", "seeds_3"),
     "solvers_unipc": ("uni_pc", "uni_pc_bh2"),
     "solvers_cfgpp": tuple(f for f in PAPER_ALGORITHMS if f.endswith("_cfg_pp")),
 }
