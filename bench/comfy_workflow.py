@@ -7,76 +7,52 @@ sampler_name, scheduler, denoise 1) -> VAEDecode -> SaveImage. A link is `[node 
 
 Only Stable Diffusion 1.x/2.x checkpoints get one (SDXL's text conditioning takes more than these nodes
 carry), and only samplers the KSampler menu has: `comfy_sampler` says why not for the others.
-The image is the cell's when the cell ran with the `comfyui` noise convention (samplers/noise_conventions.py).
+For k-diffusion's samplers (ComfyUI runs the same functions) the image is the cell's when the cell ran with
+the `comfyui` noise convention (samplers/noise_conventions.py). The samplers implemented here from their
+papers (family `paper`) are named by their ComfyUI sampler_name; whether ComfyUI's own code gives the same
+pixels is not measured (its code is neither run nor read here).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePath
 from typing import Any
 
-#: our k-diffusion functions -> ComfyUI `sampler_name` (ComfyUI's own "ddim" is Euler: written as euler)
-COMFY_SAMPLER_NAMES: dict[str, str] = {
-    "euler": "euler",
-    "euler_ancestral": "euler_ancestral",
-    "heun": "heun",
-    "dpm_2": "dpm_2",
-    "dpm_2_ancestral": "dpm_2_ancestral",
-    "lms": "lms",
-    "dpm_fast": "dpm_fast",
-    "dpm_adaptive": "dpm_adaptive",
-    "dpmpp_2s_ancestral": "dpmpp_2s_ancestral",
-    "dpmpp_sde": "dpmpp_sde",
-    "dpmpp_2m": "dpmpp_2m",
-    "dpmpp_2m_sde": "dpmpp_2m_sde",
-    "dpmpp_3m_sde": "dpmpp_3m_sde",
-}
-#: our schedule ids -> ComfyUI `scheduler`
-COMFY_SCHEDULERS: dict[str, str] = {
-    s: s for s in ("normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "kl_optimal")
-}
-#: dpm_fast and dpm_adaptive take only a sigma range from the scheduler: karras spans the model's whole one
-_RANGE_ONLY = {"exponential": "karras", "adaptive": "karras"}
-#: options whose value in our id is what ComfyUI's KSampler runs (anything else has no KSampler input)
-_COMFY_OPTIONS: dict[str, dict[str, Any]] = {
-    "dpm_2": {"discard_next_to_last_sigma": True},
-    "dpm_2_ancestral": {"discard_next_to_last_sigma": True},
-}
 
-#: canonical id -> (sampler_name, scheduler), e.g. "k:dpmpp_2m/karras" -> ("dpmpp_2m", "karras")
-COMFY_PAIRS: dict[str, tuple[str, str]] = {
-    **{
-        f"k:{fn}/{sched}": (name, sched)
-        for fn, name in COMFY_SAMPLER_NAMES.items()
-        if fn not in ("dpm_fast", "dpm_adaptive")
-        for sched in COMFY_SCHEDULERS
-    },
-    "k:dpm_fast/exponential": ("dpm_fast", "karras"),
-    "k:dpm_adaptive/adaptive": ("dpm_adaptive", "karras"),
-    # the schedules that hand them a narrower range (samplers.k_table.RANGE_SCHEDULES)
-    **{
-        f"k:{fn}/{s}": (fn, s)
-        for fn in ("dpm_fast", "dpm_adaptive")
-        for s in ("simple", "sgm_uniform", "ddim_uniform", "beta")
-    },
-}
+@functools.cache
+def comfy_pairs() -> dict[str, tuple[str, str]]:
+    """Canonical sampler id -> (sampler_name, scheduler): every pair of ComfyUI's KSampler menus
+    (samplers.menus) read as `samplers.resolve` reads `name/scheduler`, so a pair is exactly what this
+    harness runs for it. Where several pairs run one sampler, the menu's first wins: euler before ddim (its
+    ddim is Euler), plain names before their `_gpu` twins (only the device of their noise differs), and
+    karras before the other full-range schedulers of dpm_fast / dpm_adaptive."""
+    from samplers.catalogue import resolve
+    from samplers.menus import COMFY_SAMPLERS, COMFY_SCHEDULERS
+
+    schedulers = sorted(COMFY_SCHEDULERS, key=lambda s: s != "karras")
+    pairs: dict[str, tuple[str, str]] = {}
+    for name, why_not in COMFY_SAMPLERS.items():
+        if why_not is None:
+            for scheduler in schedulers:
+                pairs.setdefault(resolve(f"{name}/{scheduler}").id, (name, scheduler))
+    return pairs
 
 
 def comfy_sampler(spec) -> tuple[str, str] | str:
     """(sampler_name, scheduler) of a registered sampler in ComfyUI's KSampler, or why it has none."""
-    if spec.family != "k":
+    if spec.family == "diffusers":
         return (
             f"{spec.id} is a diffusers scheduler; ComfyUI's KSampler runs k-diffusion-style samplers only "
             "(its ddim is Euler)"
         )
-    extra = {k: v for k, v in spec.options if _COMFY_OPTIONS.get(spec.algorithm, {}).get(k) != v}
-    if extra:
-        shown = ", ".join(f"{k}={v}" for k, v in extra.items())
+    pair = comfy_pairs().get(spec.id)
+    if pair is not None:
+        return pair
+    if spec.options:
+        shown = ", ".join(f"{k}={v}" for k, v in spec.options)
         return f"{spec.id}: ComfyUI's KSampler has no input for {shown}"
-    base = f"{spec.family}:{spec.algorithm}/{spec.schedule}"
-    if base not in COMFY_PAIRS:
-        return f"{spec.id}: ComfyUI's KSampler has no sampler {spec.algorithm!r} on scheduler {spec.schedule!r}"
-    return COMFY_PAIRS[base]
+    return f"{spec.id}: ComfyUI's KSampler has no sampler {spec.algorithm!r} on scheduler {spec.schedule!r}"
 
 
 def checkpoint_name(model_label: str) -> str:

@@ -8,10 +8,10 @@ import pytest
 from spine_helpers import write_config
 
 from bench.comfy_workflow import (
-    COMFY_PAIRS,
     cell_workflow,
     cell_workflow_or_reason,
     checkpoint_name,
+    comfy_pairs,
     comfy_sampler,
 )
 from bench.config import load_config
@@ -42,7 +42,7 @@ NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "VAEDecode": ({"samples": "LATENT", "vae": "VAE"}, ("IMAGE",)),
     "SaveImage": ({"images": "IMAGE", "filename_prefix": "str"}, ()),
 }
-# the KSampler menus (ComfyUI's documented sampler_name and scheduler values)
+# the KSampler menus as ComfyUI documents them: its 44 sampler_name and 9 scheduler values
 SAMPLER_NAMES = {
     "euler",
     "euler_cfg_pp",
@@ -50,17 +50,23 @@ SAMPLER_NAMES = {
     "euler_ancestral_cfg_pp",
     "heun",
     "heunpp2",
+    "exp_heun_2_x0",
+    "exp_heun_2_x0_sde",
     "dpm_2",
     "dpm_2_ancestral",
     "lms",
     "dpm_fast",
     "dpm_adaptive",
     "dpmpp_2s_ancestral",
+    "dpmpp_2s_ancestral_cfg_pp",
     "dpmpp_sde",
     "dpmpp_sde_gpu",
     "dpmpp_2m",
+    "dpmpp_2m_cfg_pp",
     "dpmpp_2m_sde",
     "dpmpp_2m_sde_gpu",
+    "dpmpp_2m_sde_heun",
+    "dpmpp_2m_sde_heun_gpu",
     "dpmpp_3m_sde",
     "dpmpp_3m_sde_gpu",
     "ddpm",
@@ -68,6 +74,17 @@ SAMPLER_NAMES = {
     "ipndm",
     "ipndm_v",
     "deis",
+    "res_multistep",
+    "res_multistep_cfg_pp",
+    "res_multistep_ancestral",
+    "res_multistep_ancestral_cfg_pp",
+    "gradient_estimation",
+    "gradient_estimation_cfg_pp",
+    "er_sde",
+    "seeds_2",
+    "seeds_3",
+    "sa_solver",
+    "sa_solver_pece",
     "ddim",
     "uni_pc",
     "uni_pc_bh2",
@@ -135,16 +152,20 @@ def test_cell_workflow_is_the_documented_text_to_image_graph(tmp_path):
 
 
 def test_every_pair_is_on_the_ksampler_menus_and_every_sampler_gets_a_pair_or_a_reason():
-    for sampler_name, scheduler in COMFY_PAIRS.values():
+    from samplers.menus import COMFY_SAMPLERS
+
+    for sampler_name, scheduler in comfy_pairs().values():
         assert sampler_name in SAMPLER_NAMES and scheduler in SCHEDULERS
-    with_pair = 0
+    with_pair = set()
     for spec in SAMPLERS:
         answer = comfy_sampler(spec)
         assert isinstance(answer, (tuple, str)) and answer
-        with_pair += isinstance(answer, tuple)
-    # 11 functions on the 8 ComfyUI schedules, dpm_fast and dpm_adaptive on the model's range and on the 4
-    # schedules (of those 8) that hand them a narrower one
-    assert with_pair == 11 * 8 + 2 + 2 * 4
+        if isinstance(answer, tuple):
+            with_pair.add(spec.id)
+            assert resolve("/".join(answer)).id == spec.id  # the pair runs this very sampler
+    covered = {f"{n}/{s}" for n, why in COMFY_SAMPLERS.items() if why is None for s in SCHEDULERS}
+    assert with_pair == {resolve(name).id for name in covered}  # every KSampler pair, once per sampler
+    assert len(with_pair) == 336  # 387 pairs less ddim (= euler), the _gpu twins and dpm_fast/adaptive's ranges
 
 
 @pytest.mark.parametrize(
@@ -157,6 +178,12 @@ def test_every_pair_is_on_the_ksampler_menus_and_every_sampler_gets_a_pair_or_a_
         ("dpm_fast/exponential", ("dpm_fast", "karras")),
         ("dpm_adaptive/simple", ("dpm_adaptive", "simple")),
         ("k:dpmpp_3m_sde/exponential", ("dpmpp_3m_sde", "exponential")),
+        ("DPM++ 2M SDE Heun", ("dpmpp_2m_sde_heun", "exponential")),
+        ("euler/linear_quadratic", ("euler", "linear_quadratic")),
+        ("dpmpp_2m_sde_gpu/karras", ("dpmpp_2m_sde", "karras")),
+        ("seeds_2/karras", ("seeds_2", "karras")),
+        ("DDIM CFG++", ("euler_cfg_pp", "ddim_uniform")),
+        ("uni_pc_bh2/kl_optimal", ("uni_pc_bh2", "kl_optimal")),
     ],
 )
 def test_comfy_pairs(name, pair):
@@ -169,7 +196,8 @@ def test_comfy_pairs(name, pair):
         ("DDIM", "diffusers scheduler"),
         ("DPM fast", "eta"),
         ("DPM++ 3M SDE", "discard_next_to_last_sigma"),
-        ("DPM++ 2M SDE Heun", "solver_type"),
+        ("k:dpmpp_2m_sde/exponential?solver_type=heun&eta=0.5", "eta"),
+        ("paper:seeds_2/karras?r=0.3", "r=0.3"),
         ("k:euler/normal?s_churn=1.0", "s_churn"),
         ("DPM++ 2M Polyexponential", "no sampler"),
         ("k:dpm_2/karras?discard_next_to_last_sigma=false", "discard"),
