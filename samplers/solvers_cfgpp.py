@@ -19,8 +19,7 @@ import math
 import torch
 from tqdm.auto import trange
 
-from samplers.solvers_common import exponential_step, lam
-from samplers.solvers_misc import _noise_sampler
+from samplers.solvers_common import exponential_step, lam, noise_sampler_or_default
 
 
 def _pair(denoise_pair, x, sigma):
@@ -65,7 +64,7 @@ def sample_euler_ancestral_cfg_pp(
     denoise_pair=None,
 ):
     """Euler ancestral CFG++ (arXiv:2406.08070): the CFG++ Euler step to sigma_down, then sigma_up of noise."""
-    noise_sampler = _noise_sampler(x, noise_sampler)
+    noise_sampler = noise_sampler_or_default(x, noise_sampler)
     for i in trange(len(sigmas) - 1, disable=disable):
         denoised, x_tilde = _pair(denoise_pair, x, sigmas[i])
         _report(callback, x, i, sigmas, denoised)
@@ -91,7 +90,7 @@ def sample_dpmpp_2s_ancestral_cfg_pp(
 ):
     """DPM-Solver++(2S) (Lu et al. 2022, arXiv:2211.01095, Alg. 1, midpoint r = 1/2) to sigma_down with the
     CFG++ point x~, then sigma_up of noise."""
-    noise_sampler = _noise_sampler(x, noise_sampler)
+    noise_sampler = noise_sampler_or_default(x, noise_sampler)
     for i in trange(len(sigmas) - 1, disable=disable):
         denoised, x_tilde = _pair(denoise_pair, x, sigmas[i])
         _report(callback, x, i, sigmas, denoised)
@@ -127,7 +126,7 @@ def sample_dpmpp_2m_cfg_pp(model, x, sigmas, extra_args=None, callback=None, dis
 
 def _res_multistep(x, sigmas, callback, disable, eta, s_noise, noise_sampler, denoise_pair):
     """RES multistep (Zhang et al. 2023, arXiv:2308.02157) from the CFG++ point x~, ancestral when eta > 0."""
-    noise_sampler = _noise_sampler(x, noise_sampler) if eta > 0 else noise_sampler
+    noise_sampler = noise_sampler_or_default(x, noise_sampler) if eta > 0 else noise_sampler
     previous = None
     for i in trange(len(sigmas) - 1, disable=disable):
         denoised, x_tilde = _pair(denoise_pair, x, sigmas[i])

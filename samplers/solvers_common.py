@@ -18,6 +18,13 @@ import torch
 PairDenoiser = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
 
 
+def noise_sampler_or_default(x: torch.Tensor, noise_sampler):
+    """The sampler's noise: the one the adapter gives (seeded per image), else k-diffusion's default."""
+    from k_diffusion.sampling import default_noise_sampler
+
+    return default_noise_sampler(x) if noise_sampler is None else noise_sampler
+
+
 def denoise(model, x: torch.Tensor, sigma: torch.Tensor | float, extra_args: dict) -> torch.Tensor:
     """D(x, sigma) for the whole batch (sigma a scalar)."""
     return model(x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device) * x.new_ones([x.shape[0]]), **extra_args)

@@ -8,15 +8,9 @@ import math
 import torch
 from tqdm.auto import trange
 
-from samplers.solvers_common import denoise
+from samplers.solvers_common import denoise, noise_sampler_or_default
 from samplers.solvers_multistep import _report
-from samplers.solvers_seeds import sample_seeds_2, seeds_2_step
-
-
-def _noise_sampler(x, noise_sampler):
-    from k_diffusion.sampling import default_noise_sampler
-
-    return default_noise_sampler(x) if noise_sampler is None else noise_sampler
+from samplers.solvers_seeds import sample_seeds_2
 
 
 @torch.no_grad()
@@ -41,16 +35,7 @@ def sample_exp_heun_2_x0(model, x, sigmas, extra_args=None, callback=None, disab
     2010, "Exponential integrators", Acta Numerica, sec. 2.3): a DDIM step predicts, the denoised there
     corrects with psi_1 / h. It is the deterministic SEEDS-2 with solver_type phi_2 and r = 1 (Gonzalez et al.
     2023, arXiv:2305.14267; ComfyUI documents exp_heun_2_x0 as that SEEDS-2), and runs as that step."""
-    extra_args = {} if extra_args is None else extra_args
-    for i in trange(len(sigmas) - 1, disable=disable):
-        denoised = denoise(model, x, sigmas[i], extra_args)
-        _report(callback, x, i, sigmas, denoised)
-        sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
-        if sigma_next == 0:
-            x = denoised
-            continue
-        x = seeds_2_step(model, x, sigma, sigma_next, denoised, extra_args, None, 0.0, 1.0, 1.0, "phi_2")
-    return x
+    return sample_seeds_2(model, x, sigmas, extra_args, callback, disable, eta=0.0, r=1.0, solver_type="phi_2")
 
 
 @torch.no_grad()
@@ -73,7 +58,7 @@ def sample_ddpm(model, x, sigmas, extra_args=None, callback=None, disable=None, 
     form x / sqrt(1 + sigma^2), with alpha = abar_t / abar_s, beta = 1 - alpha and the posterior
     variance beta~ = (1 - abar_s) / (1 - abar_t) beta."""
     extra_args = {} if extra_args is None else extra_args
-    noise_sampler = _noise_sampler(x, noise_sampler)
+    noise_sampler = noise_sampler_or_default(x, noise_sampler)
     for i in trange(len(sigmas) - 1, disable=disable):
         denoised = denoise(model, x, sigmas[i], extra_args)
         _report(callback, x, i, sigmas, denoised)
@@ -96,7 +81,7 @@ def sample_lcm(model, x, sigmas, extra_args=None, callback=None, disable=None, n
     2023, arXiv:2310.04378): jump to the denoised, re-noise to the next level with fresh noise. Meant for
     consistency-distilled models; with any other model it is a maximally stochastic ancestral sampler."""
     extra_args = {} if extra_args is None else extra_args
-    noise_sampler = _noise_sampler(x, noise_sampler)
+    noise_sampler = noise_sampler_or_default(x, noise_sampler)
     for i in trange(len(sigmas) - 1, disable=disable):
         denoised = denoise(model, x, sigmas[i], extra_args)
         _report(callback, x, i, sigmas, denoised)

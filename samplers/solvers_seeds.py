@@ -27,16 +27,10 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm.auto import trange
 
-from samplers.solvers_common import denoise, psi
+from samplers.solvers_common import denoise, noise_sampler_or_default, psi
 from samplers.solvers_multistep import _report
 
 PHI_TYPES = ("phi_1", "phi_2")
-
-
-def _noise_sampler(x, noise_sampler):
-    from k_diffusion.sampling import default_noise_sampler
-
-    return default_noise_sampler(x) if noise_sampler is None else noise_sampler
 
 
 def phi1_weight(z: float) -> float:
@@ -109,6 +103,21 @@ def _check_seeds_3(r_1: float, r_2: float) -> None:
         raise ValueError(f"seeds_3: need 0 < r_1 < r_2 < 1, got r_1={r_1}, r_2={r_2}")
 
 
+#: one step from sigma to sigma_next > 0 given the denoised at x: (x, sigma, sigma_next, denoised) -> x'
+Step = Callable[[torch.Tensor, float, float, torch.Tensor], torch.Tensor]
+
+
+def one_step_loop(model, x, sigmas, extra_args, callback, disable, step: Step) -> torch.Tensor:
+    """The loop of a one-step (Runge-Kutta) sampler: D at each sigma, reported to the callback, then `step`;
+    a last step to sigma 0 returns the denoised (as k-diffusion's samplers do)."""
+    for i in trange(len(sigmas) - 1, disable=disable):
+        denoised = denoise(model, x, sigmas[i], extra_args)
+        _report(callback, x, i, sigmas, denoised)
+        sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
+        x = denoised if sigma_next == 0 else step(x, sigma, sigma_next, denoised)
+    return x
+
+
 def seeds_2_step(
     model: Callable,
     x: torch.Tensor,
@@ -159,16 +168,14 @@ def sample_seeds_2(
     eta = 0 is the probability-flow ODE (order 2); a last step to 0 is the denoised."""
     _check_seeds_2(r, solver_type)
     extra_args = {} if extra_args is None else extra_args
-    noise_sampler = _noise_sampler(x, noise_sampler)
-    for i in trange(len(sigmas) - 1, disable=disable):
-        denoised = denoise(model, x, sigmas[i], extra_args)
-        _report(callback, x, i, sigmas, denoised)
-        sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
-        if sigma_next == 0:
-            x = denoised
-            continue
-        x = seeds_2_step(model, x, sigma, sigma_next, denoised, extra_args, noise_sampler, eta, s_noise, r, solver_type)
-    return x
+    noise_sampler = noise_sampler_or_default(x, noise_sampler)
+
+    def step(x: torch.Tensor, sigma: float, sigma_next: float, denoised: torch.Tensor) -> torch.Tensor:
+        return seeds_2_step(
+            model, x, sigma, sigma_next, denoised, extra_args, noise_sampler, eta, s_noise, r, solver_type
+        )
+
+    return one_step_loop(model, x, sigmas, extra_args, callback, disable, step)
 
 
 @torch.no_grad()
@@ -195,14 +202,9 @@ def sample_seeds_3(
     eta = 0 is the probability-flow ODE (order 3 with r_2 = 2/3); a last step to 0 is the denoised."""
     _check_seeds_3(r_1, r_2)
     extra_args = {} if extra_args is None else extra_args
-    noise_sampler = _noise_sampler(x, noise_sampler)
-    for i in trange(len(sigmas) - 1, disable=disable):
-        denoised = denoise(model, x, sigmas[i], extra_args)
-        _report(callback, x, i, sigmas, denoised)
-        sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
-        if sigma_next == 0:
-            x = denoised
-            continue
+    noise_sampler = noise_sampler_or_default(x, noise_sampler)
+
+    def step(x: torch.Tensor, sigma: float, sigma_next: float, denoised: torch.Tensor) -> torch.Tensor:
         h = math.log(sigma / sigma_next)
         h_eta = (1 + eta) * h
         noise = _PathNoise((0.0, r_1, r_2, 1.0), sigma, h, eta, s_noise, noise_sampler, x)
@@ -215,10 +217,11 @@ def sample_seeds_3(
             + noise.at(2)
         )
         d_2 = denoise(model, u_2, noise.sigmas[2], extra_args)
-        x = (
+        return (
             math.exp(-h_eta) * x
             + phi1_weight(h_eta) * denoised
             + (phi2_weight(h_eta) / r_2) * (d_2 - denoised)
             + noise.at(3)
         )
-    return x
+
+    return one_step_loop(model, x, sigmas, extra_args, callback, disable, step)
