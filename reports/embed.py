@@ -14,7 +14,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from reports.thumb_cache import ThumbCache
+
 THUMB_SIDE = 160  # px: the largest tile the explorer shows without its dialog
+JPEG_QUALITY = 82
 RAW_BYTES = 24_000  # a PNG this small and no larger than THUMB_SIDE is embedded unchanged
 DEFAULT_LIMIT_MB = 64.0
 
@@ -41,8 +44,9 @@ def file_uri(path: Path) -> str:
     return data_uri(path.read_bytes(), mime)
 
 
-def thumbnail(path: Path, embed: bool, href: str) -> Thumb:
-    """The explorer's picture of one image: itself when small, else a JPEG at most THUMB_SIDE px."""
+def thumbnail(path: Path, embed: bool, href: str, cache: ThumbCache | None = None) -> Thumb:
+    """The explorer's picture of one image: itself when small, else a JPEG at most THUMB_SIDE px (taken
+    from `cache` when it has this image's)."""
     if not embed:  # linked: only the header and the infotext are read
         with Image.open(path) as img:
             return Thumb(href, str(img.info.get("parameters", "")), img.size)
@@ -52,11 +56,17 @@ def thumbnail(path: Path, embed: bool, href: str) -> Thumb:
         size = img.size
         if max(size) <= THUMB_SIDE and len(data) <= RAW_BYTES and img.format == "PNG":
             return Thumb(data_uri(data, "image/png"), parameters, size)
-        small = img.convert("RGB")
-        small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    small.save(out, "JPEG", quality=82)
-    return Thumb(data_uri(out.getvalue(), "image/jpeg"), parameters, size)
+        key = cache.key(data) if cache is not None else ""
+        jpeg = cache.get(key) if cache is not None else None
+        if jpeg is None:
+            small = img.convert("RGB")
+            small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            small.save(out, "JPEG", quality=JPEG_QUALITY)
+            jpeg = out.getvalue()
+            if cache is not None:
+                cache.put(key, jpeg)
+    return Thumb(data_uri(jpeg, "image/jpeg"), parameters, size)
 
 
 def human_bytes(n: float) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from reports.axes import Axes
 from reports.categories import NO_LABEL
-from reports.embed import EmbedMode, Thumb, thumbnail
+from reports.embed import JPEG_QUALITY, THUMB_SIDE, EmbedMode, Thumb, thumbnail
 from reports.frame import (
     TIME_COLUMN,
     config_keys,
@@ -32,6 +32,7 @@ from reports.frame import (
     text_or,
 )
 from reports.metrics import MetricSpec
+from reports.thumb_cache import ThumbCache
 
 Progress = Callable[[str], None]
 
@@ -101,23 +102,29 @@ def _metrics_text(cell: dict, metrics: list[MetricSpec]) -> list[list[str]]:
     return [[m.label, m.format(float(cell[m.name]))] for m in metrics if not is_missing(cell.get(m.name))]
 
 
-def _readable(path: Path | None, mode: EmbedMode, href: str) -> Thumb | None:
+def _readable(path: Path | None, mode: EmbedMode, href: str, cache: ThumbCache | None) -> Thumb | None:
     """The image's thumbnail, or None where it is missing or broken (the page shows a placeholder)."""
     if path is None or not path.is_file():
         return None
     try:
-        return thumbnail(path, mode.embed, href)
+        return thumbnail(path, mode.embed, href, cache)
     except (OSError, SyntaxError, ValueError):  # truncated or not an image: Pillow's errors
         return None
 
 
 def _thumbs(results: pd.DataFrame, run_dir: Path, mode: EmbedMode, progress: Progress | None) -> list[Thumb | None]:
+    """Every cell's thumbnail; JPEGs made by an earlier build of this page are reused (`ThumbCache`)."""
     out: list[Thumb | None] = []
-    for n, (status, image) in enumerate(zip(results["status"], results["image"]), start=1):
-        path = None if status != "ok" or is_missing(image) else run_dir / str(image)
-        out.append(_readable(path, mode, str(image)))
-        if progress and n % 1000 == 0:
-            progress(f"thumbnails {n}/{len(results)}")
+    cache = ThumbCache(run_dir, f"{THUMB_SIDE}px-q{JPEG_QUALITY}") if mode.embed else None
+    try:
+        for n, (status, image) in enumerate(zip(results["status"], results["image"]), start=1):
+            path = None if status != "ok" or is_missing(image) else run_dir / str(image)
+            out.append(_readable(path, mode, str(image), cache))
+            if progress and n % 1000 == 0:
+                progress(f"thumbnails {n}/{len(results)}")
+    finally:
+        if cache is not None:
+            cache.close()
     return out
 
 
