@@ -255,11 +255,6 @@ def load_image_reward(settings: ScorerSettings, device: str = "cpu", offline: bo
 
 def image_reward(res: Any, batch: Any) -> list[tuple[float | None, str | None]]:
     """ImageReward per image for its prompt (about -2 to 2; higher is preferred)."""
-    from bench.metrics.preference import quality_of, scorer_values
+    from bench.metrics.preference import scored
 
-    settings = quality_of(res).image_reward
-    scorer = res.scorer("image_reward", lambda: load_image_reward(settings, str(res.model.device), res.offline))
-    if scorer is None:
-        return res.not_measured("image_reward", batch)
-    scores, cut = scorer.score(batch.images, [c.prompt for c in batch.cells])
-    return scorer_values("image_reward", scores, cut, scorer.random_weights, MAX_TOKENS)
+    return scored(res, batch, "image_reward", load_image_reward, MAX_TOKENS)

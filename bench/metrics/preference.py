@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from bench.metrics.quality_settings import HPS_REPO, QualitySettings, ScorerSettings
 from bench.metrics.weights import HubFile, fetch, fetch_first, hub_folder
@@ -153,9 +153,17 @@ def load_pick(settings: ScorerSettings, device: str = "cpu", offline: bool = Fal
 
 def pick_score(res: Any, batch: Any) -> list[tuple[float | None, str | None]]:
     """PickScore per image (logit_scale x cos, about 18-23 for real images with the published model)."""
-    settings = quality_of(res).pick_score
-    scorer = res.scorer("pick_score", lambda: load_pick(settings, str(res.model.device), res.offline))
+    return scored(res, batch, "pick_score", load_pick)
+
+
+def scored(
+    res: Any, batch: Any, name: str, load: Callable[[ScorerSettings, str, bool], Any], context: int = 77
+) -> list[tuple[float | None, str | None]]:
+    """A batch's values of an (image, prompt) scorer whose `score` gives (scores, prompt cut?): its model
+    loaded once per run from `quality: {name: ...}` (None: the metric is not measured, with the reason)."""
+    settings = getattr(quality_of(res), name)
+    scorer = res.scorer(name, lambda: load(settings, str(res.model.device), res.offline))
     if scorer is None:
-        return res.not_measured("pick_score", batch)
+        return res.not_measured(name, batch)
     scores, cut = scorer.score(batch.images, [c.prompt for c in batch.cells])
-    return scorer_values("pick_score", scores, cut, scorer.random_weights)
+    return scorer_values(name, scores, cut, scorer.random_weights, context)
