@@ -18,16 +18,9 @@ from bench.errors import ConfigError, ConfigErrors
 from bench.metrics import quality_settings
 from bench.metrics import settings as metric_settings
 from bench.models import ModelSpec, parse_model
-from bench.validate import Where, as_float, as_int, as_list, as_mapping, as_str, type_name, unknown_key_message
+from bench.sampler_choice import SamplerChoice
+from bench.validate import Where, as_float, as_int, as_list, as_str, type_name, unknown_key_message
 from bench.yamlsource import read_yaml
-
-
-@dataclass(frozen=True)
-class SamplerChoice:
-    """A sampler as the user wrote it, and what it resolved to."""
-
-    written: str
-    spec: Any  # samplers.SamplerSpec
 
 
 @dataclass(frozen=True)
@@ -122,55 +115,6 @@ def _sizes(v: Any, p: tuple, w: Where) -> tuple[tuple[int, int], ...]:
     return (_size(v, p, w),)
 
 
-def _sampler(v: Any, p: tuple, w: Where) -> SamplerChoice:
-    import samplers
-
-    if isinstance(v, dict) and "function" in v:  # the user's own function (samplers.plugins)
-        unknown = sorted(set(v) - {"function", "schedule", "label"})
-        if unknown:
-            raise w.error(p + (unknown[0],), "a function: sampler takes only function:, schedule: and label:")
-        texts = {k: as_str(v[k], p + (k,), w, allow_empty=False) for k in ("function", "schedule", "label") if k in v}
-        try:
-            spec = samplers.user_sampler(
-                texts["function"], texts.get("schedule"), texts.get("label"), Path(w.file).resolve().parent
-            )
-        except samplers.SamplerError as exc:
-            raise w.error(p + (getattr(exc, "key", None) or "function",), str(exc)) from None
-        return SamplerChoice(texts.get("label", texts["function"]), spec)
-    if isinstance(v, dict):
-        as_mapping(v, p, w)
-        if "name" not in v:
-            raise w.error(p, "a sampler mapping needs name: (or function:) and may give schedule: and options")
-        name = as_str(v["name"], p + ("name",), w, allow_empty=False)
-        schedule = as_str(v["schedule"], p + ("schedule",), w) if "schedule" in v else None
-        options = {k: val for k, val in v.items() if k not in ("name", "schedule")}
-    else:
-        name, schedule, options = as_str(v, p, w, allow_empty=False), None, {}
-    try:
-        spec = samplers.resolve(name, schedule, options)
-    except samplers.SamplerError as exc:  # unknown name or schedule, bad option: point at the key at fault
-        key = getattr(exc, "key", None)
-        at = p + (key,) if isinstance(v, dict) and key in v else p
-        raise w.error(at, str(exc)) from None
-    details = ([schedule] if schedule is not None else []) + [f"{k}={val}" for k, val in options.items()]
-    return SamplerChoice(f"{name} ({', '.join(details)})" if details else name, spec)
-
-
-def _samplers(v: Any, p: tuple, w: Where) -> tuple[SamplerChoice, ...]:
-    choices = as_list(v, p, w, lambda x, q: _sampler(x, q, w), scalar_ok=False)
-    seen: dict[str, int] = {}
-    for i, choice in enumerate(choices):
-        if choice.spec.id in seen:
-            first = choices[seen[choice.spec.id]].written
-            raise w.error(
-                p + (i,),
-                f"{choice.written!r} is the same sampler ({choice.spec.id}) as "
-                f"samplers[{seen[choice.spec.id]}] {first!r}",
-            )
-        seen[choice.spec.id] = i
-    return choices
-
-
 def _unique(parse: Parser) -> Parser:
     def check(v: Any, p: tuple, w: Where) -> tuple:
         values = parse(v, p, w)
@@ -221,7 +165,6 @@ def parse_models(v: Any, p: tuple, w: Where) -> tuple[ModelSpec, ...]:
 
 parse_negative_prompts = _list_of(as_str)
 parse_seeds = _list_of(_seed, False)
-parse_samplers = _samplers
 parse_steps = _list_of(lambda v, p, w: as_int(v, p, w, minimum=1))
 parse_cfg_scales = _list_of(lambda v, p, w: as_float(v, p, w, minimum=0.0))
 parse_sizes = _unique(_sizes)

@@ -328,7 +328,7 @@ for _axis in (
     Axis(
         "sampler",
         "samplers",
-        "bench.config:parse_samplers",
+        "bench.sampler_choice:parse_samplers",
         (
             Column("sampler", label="sampler"),
             Column("sampler_id"),

@@ -77,9 +77,9 @@ def build_task(
 def analytic_cells(prompt: str, size: int, cfg_scale: float, steps: int, seeds: Sequence[int]) -> list[Any]:
     """Cells of one batch on the default analytic model (every other axis at its default), for tools and
     tests that drive samplers directly with the runner's own task (`bench agree`, the sampler tests)."""
-    from bench.config import SamplerChoice
     from bench.matrix import Cell
     from bench.models import ModelSpec
+    from bench.sampler_choice import SamplerChoice
 
     euler = SamplerChoice("Euler", samplers.resolve("Euler"))
     return [
