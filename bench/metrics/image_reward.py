@@ -160,6 +160,8 @@ def mlp_widths(state: dict[str, Any] | None, text_width: int) -> list[int]:
 
 @dataclass(frozen=True, eq=False)
 class ImageRewardScorer:
+    """The model and BLIP's tokenizer; `score` preprocesses as ImageReward's own `score` does."""
+
     model: ImageRewardModel
     tokenizer: Any
     random_weights: bool
