@@ -152,23 +152,9 @@ def sample_sa_solver(
     the predicted point, SA-Corrector of `corrector_order` on the same step (predictor-evaluate-corrector: the
     corrected point is not evaluated again, one evaluation per step). tau = eta inside the SDE window
     (`sde_start_percent`..`sde_end_percent` of the model's schedule), 0 outside; eta = 0 is the ODE solver."""
-    orders = (predictor_order, corrector_order)
-    window = (sde_start_percent, sde_end_percent)
-    return _sa_solver(
-        model,
-        x,
-        sigmas,
-        extra_args,
-        callback,
-        disable,
-        eta,
-        s_noise,
-        noise_sampler,
-        orders,
-        window,
-        lower_order_final,
-        pece=False,
-    )
+    orders, window = (predictor_order, corrector_order), (sde_start_percent, sde_end_percent)
+    args = (eta, s_noise, noise_sampler, orders, window, lower_order_final)
+    return _sa_solver(model, x, sigmas, extra_args, callback, disable, *args, pece=False)
 
 
 @torch.no_grad()
@@ -190,20 +176,6 @@ def sample_sa_solver_pece(
 ):
     """SA-Solver (arXiv:2309.05019) in predictor-evaluate-corrector-evaluate mode: D is evaluated again at the
     corrected point and that value enters the history (two evaluations per step, the first step one)."""
-    orders = (predictor_order, corrector_order)
-    window = (sde_start_percent, sde_end_percent)
-    return _sa_solver(
-        model,
-        x,
-        sigmas,
-        extra_args,
-        callback,
-        disable,
-        eta,
-        s_noise,
-        noise_sampler,
-        orders,
-        window,
-        lower_order_final,
-        pece=True,
-    )
+    orders, window = (predictor_order, corrector_order), (sde_start_percent, sde_end_percent)
+    args = (eta, s_noise, noise_sampler, orders, window, lower_order_final)
+    return _sa_solver(model, x, sigmas, extra_args, callback, disable, *args, pece=True)

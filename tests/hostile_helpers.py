@@ -4,7 +4,10 @@ refusal is one line, the right exit status, no traceback, and that nothing on di
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,3 +74,14 @@ def write(path: Path, data: str | bytes) -> Path:
     else:
         path.write_text(data, encoding="utf-8")
     return path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, timeout: int = 300, quiet: bool = True) -> subprocess.CompletedProcess:
+    """`code` in a fresh interpreter on this checkout (import state, exit paths): its result, never raising."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **({"PYTHONWARNINGS": "ignore"} if quiet else {})}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )

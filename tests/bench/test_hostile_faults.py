@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hostile_helpers import TINY, assert_refused, cli, copy_run, snapshot, write
+from hostile_helpers import TINY, assert_refused, cli, copy_run, run_python, snapshot, write
 
 import bench
 from bench.lock import run_lock
@@ -284,13 +284,6 @@ def test_the_analytic_default_does_not_import_diffusers_transformers_or_open_cli
         f"assert main(['run', {str(config)!r}, '-o', {str(tmp_path / 'run')!r}, '--no-progress']) == 0\n"
         "print(sorted(m for m in ('diffusers', 'transformers', 'open_clip') if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    out = run_python(code, quiet=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -4,15 +4,12 @@ fresh process), and k-diffusion's lazy package (samplers.kdiffusion_import) stil
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from hostile_helpers import write
+from hostile_helpers import run_python, write
 
-ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ("diffusers", "transformers", "open_clip", "torchvision", "clip", "matplotlib", "k_diffusion.evaluation")
 
 CONFIG = """\
@@ -27,14 +24,7 @@ size: [8, 8]
 
 
 def _python(code: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"},
-    )
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout.strip().splitlines()[-1]
 
@@ -88,14 +78,7 @@ def test_a_k_diffusion_imported_before_samplers_is_left_as_it_is():
 
 def _entry(argv: list[str], before: str = "") -> subprocess.CompletedProcess:
     code = f"import sys\nsys.argv = ['bench', *{argv!r}]\n{before}\nfrom bench.cli import entry\nentry()"
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"},
-    )
+    return run_python(code, timeout=120)
 
 
 @pytest.mark.slow  # subprocesses
