@@ -29,8 +29,7 @@ from tqdm.auto import trange
 
 from samplers.solvers_common import denoise, noise_sampler_or_default, psi
 from samplers.solvers_multistep import _report
-
-PHI_TYPES = ("phi_1", "phi_2")
+from samplers.solvers_table import check_seeds_2, check_seeds_3
 
 
 def phi1_weight(z: float) -> float:
@@ -92,15 +91,15 @@ class _PathNoise:
 
 
 def _check_seeds_2(r: float, solver_type: str) -> None:
-    if not 0 < r <= 1:
-        raise ValueError(f"seeds_2: r must be in (0, 1], got {r}")
-    if solver_type not in PHI_TYPES:
-        raise ValueError(f"seeds_2: solver_type must be one of {PHI_TYPES}, got {solver_type!r}")
+    problem = check_seeds_2({"r": r, "solver_type": solver_type})
+    if problem:
+        raise ValueError(f"seeds_2: {problem}")
 
 
 def _check_seeds_3(r_1: float, r_2: float) -> None:
-    if not 0 < r_1 < r_2 < 1:
-        raise ValueError(f"seeds_3: need 0 < r_1 < r_2 < 1, got r_1={r_1}, r_2={r_2}")
+    problem = check_seeds_3({"r_1": r_1, "r_2": r_2})
+    if problem:
+        raise ValueError(f"seeds_3: {problem}")
 
 
 #: one step from sigma to sigma_next > 0 given the denoised at x: (x, sigma, sigma_next, denoised) -> x'

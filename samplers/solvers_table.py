@@ -105,12 +105,15 @@ _SEEDS_3 = {
 }
 
 
-def _check_seeds_2(options) -> str | None:
-    r = options.get("r", 0.5)
+def check_seeds_2(options) -> str | None:
+    """What is wrong with SEEDS-2's options (None: nothing); also checked by the function itself."""
+    r, solver_type = options.get("r", 0.5), options.get("solver_type", "phi_1")
+    if solver_type not in ("phi_1", "phi_2"):
+        return f"option solver_type={solver_type!r} must be phi_1 or phi_2"
     return None if 0 < r <= 1 else f"option r={r!r} must be in (0, 1]"
 
 
-def _check_seeds_3(options) -> str | None:
+def check_seeds_3(options) -> str | None:
     r_1, r_2 = options.get("r_1", 1 / 3), options.get("r_2", 2 / 3)
     return None if 0 < r_1 < r_2 < 1 else f"options r_1={r_1!r}, r_2={r_2!r} must satisfy 0 < r_1 < r_2 < 1"
 
@@ -126,8 +129,8 @@ PAPER_ALGORITHMS: dict[str, Algorithm] = {
     "gradient_estimation": _row("gradient_estimation", "Gradient estimation", _GAMMA),
     "exp_heun_2_x0": _row("exp_heun_2_x0", "Exponential Heun 2 x0", nfe=2.0),
     "exp_heun_2_x0_sde": _row("exp_heun_2_x0_sde", "Exponential Heun 2 x0 SDE", _ANC, nfe=2.0, stochastic=with_eta()),
-    "seeds_2": _row("seeds_2", "SEEDS-2", _SEEDS_2, nfe=2.0, stochastic=_eta_and_noise, check=_check_seeds_2),
-    "seeds_3": _row("seeds_3", "SEEDS-3", _SEEDS_3, nfe=3.0, stochastic=_eta_and_noise, check=_check_seeds_3),
+    "seeds_2": _row("seeds_2", "SEEDS-2", _SEEDS_2, nfe=2.0, stochastic=_eta_and_noise, check=check_seeds_2),
+    "seeds_3": _row("seeds_3", "SEEDS-3", _SEEDS_3, nfe=3.0, stochastic=_eta_and_noise, check=check_seeds_3),
     "uni_pc": _row("uni_pc", "UniPC (bh1)", {"order": Option(int, 3, "UniPC order p", choices=(1, 2, 3))}),
     "uni_pc_bh2": _row("uni_pc_bh2", "UniPC (bh2)", {"order": Option(int, 3, "UniPC order p", choices=(1, 2, 3))}),
     # bare "ddpm" and "lcm" are diffusers' DDPM and LCM (A1111's LCM): ComfyUI's are the pairs (ddpm/karras)
