@@ -128,11 +128,15 @@ def entry() -> None:
     peak RSS that /usr/bin/time or a CI container sees is that much above the run's own (perf/memory.py).
     The exit is the first atexit handler registered, so it runs last (handlers run in reverse order of
     registration): every other handler has run and the threads are joined before it; streams are flushed.
+    Once `main()` has returned, its work is done and saved: Ctrl-C then ends the process at once with the
+    command's status, instead of interrupting the teardown (joining threads) with a traceback.
     """
     import atexit
     import os
+    import signal
 
     status = [1]  # a bug's traceback exits 1, as without this handler
+    finished = [False]
 
     def exit_now() -> None:
         for stream in (sys.stdout, sys.stderr):
@@ -142,12 +146,23 @@ def entry() -> None:
                 pass
         os._exit(status[0])
 
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        if finished[0]:
+            exit_now()
+        raise KeyboardInterrupt  # while a command works: main() makes it one line and exit 130
+
     atexit.register(exit_now)
+    signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         status[0] = main()
     except SystemExit as exc:  # argparse: --help (0), a usage error (2)
         status[0] = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         raise
+    except KeyboardInterrupt:  # after main()'s own handler returned, before its status was kept
+        print("bench: interrupted", file=sys.stderr)
+        status[0] = 130
+    finally:
+        finished[0] = True
     sys.exit(status[0])
 
 

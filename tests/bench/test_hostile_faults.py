@@ -209,6 +209,28 @@ def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, delay):
         assert [line for line in err.splitlines() if "interrupted" in line]
 
 
+def test_ctrl_c_during_the_interpreters_teardown_ends_it_with_the_commands_status():
+    """The CI failure of 2026-11-30: Ctrl-C as a finished run's interpreter shut down (threading's
+    `_shutdown`) printed a KeyboardInterrupt traceback. A thread still running at exit holds the teardown
+    open here and sends the signal then, so the moment is hit every time."""
+    code = (
+        "import os, signal, sys, threading, time\n"
+        "import bench.cli\n"
+        "def finished(argv=None):\n"
+        "    def late():\n"
+        "        time.sleep(0.3)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(0.3)\n"
+        "    threading.Thread(target=late).start()\n"
+        "    print('done')\n"
+        "    return 0\n"
+        "bench.cli.main = finished\n"
+        "bench.cli.entry()\n"
+    )
+    result = run_python(code, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")
+
+
 @pytest.mark.slow
 def test_a_closed_pipe_exits_141_without_a_traceback():
     process = _cli_process("samplers", stdout=subprocess.PIPE)
