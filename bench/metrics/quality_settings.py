@@ -87,6 +87,19 @@ def _scorer(
     )
 
 
+#: each learned scorer's keys in the benchmark file -> what they take (the order of QualitySettings' fields)
+_SCORER_KEYS: dict[str, dict[str, str]] = {
+    "hps": {"model": "open_clip architecture", "weights": f"a file of {HPS_REPO}, a path, or random"},
+    "pick_score": {"model": "hub repo or folder", "processor": "hub repo or folder", "weights": "random"},
+    "lpips": {"net": "/".join(LPIPS_NETS), "weights": "random"},
+    "image_reward": {
+        "model": "hub repo or folder with med_config.json",
+        "weights": f"a file of the repo ({IMAGE_REWARD_FILE}), a path, or random",
+        "processor": "tokenizer: hub repo or folder with vocab.txt",
+    },
+}
+
+
 def parse_quality(value: Any, path: tuple, where: Where, base: Path | None = None) -> QualitySettings:
     base = base or Path(where.file).parent
     as_mapping(
@@ -102,41 +115,9 @@ def parse_quality(value: Any, path: tuple, where: Where, base: Path | None = Non
         },
     )
     d = QualitySettings()
-    hps = _scorer(
-        value.get("hps", {}),
-        path + ("hps",),
-        where,
-        d.hps,
-        base,
-        {"model": "open_clip architecture", "weights": f"a file of {HPS_REPO}, a path, or random"},
-    )
-    pick = _scorer(
-        value.get("pick_score", {}),
-        path + ("pick_score",),
-        where,
-        d.pick_score,
-        base,
-        {"model": "hub repo or folder", "processor": "hub repo or folder", "weights": "random"},
-    )
-    lp = _scorer(
-        value.get("lpips", {}),
-        path + ("lpips",),
-        where,
-        d.lpips,
-        base,
-        {"net": "/".join(LPIPS_NETS), "weights": "random"},
-    )
-    reward = _scorer(
-        value.get("image_reward", {}),
-        path + ("image_reward",),
-        where,
-        d.image_reward,
-        base,
-        {
-            "model": "hub repo or folder with med_config.json",
-            "weights": f"a file of the repo ({IMAGE_REWARD_FILE}), a path, or random",
-            "processor": "tokenizer: hub repo or folder with vocab.txt",
-        },
+    hps, pick, lp, reward = (
+        _scorer(value.get(name, {}), path + (name,), where, getattr(d, name), base, keys)
+        for name, keys in _SCORER_KEYS.items()
     )
     for key, s in (("pick_score", pick), ("lpips", lp)):
         if s.weights not in ("", RANDOM):
